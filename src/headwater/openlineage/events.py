@@ -1,0 +1,513 @@
+"""OpenLineage event validation (spec 2-0-2), written from the spec.
+
+Strict where the core spec requires it (eventTime, producer, schemaURL, run.runId as a
+UUID, job namespace and name, dataset namespace and name) and lenient elsewhere:
+unknown and custom facets pass untouched, a standard facet whose structure is wrong
+is dropped with a warning, and timestamps without a UTC offset are read as UTC.
+
+No package ships the official JSON schemas, so the models below are our own reading
+of the spec; they keep every field they do not know (``extra="allow"``) so that the
+raw event can be stored and re-translated later without loss.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+log = logging.getLogger(__name__)
+
+EventKind = Literal["RunEvent", "DatasetEvent", "JobEvent"]
+
+
+class EventType(StrEnum):
+    """Run-cycle states of the spec (run-cycle.md)."""
+
+    START = "START"
+    RUNNING = "RUNNING"
+    COMPLETE = "COMPLETE"
+    ABORT = "ABORT"
+    FAIL = "FAIL"
+    OTHER = "OTHER"
+
+
+TERMINAL_STATES = frozenset({EventType.COMPLETE, EventType.ABORT, EventType.FAIL})
+
+
+class EventValidationError(ValueError):
+    """An event that the core spec forbids; ``field`` is a dotted path for the 400 body."""
+
+    def __init__(self, field_path: str, message: str) -> None:
+        super().__init__(f"{field_path}: {message}")
+        self.field = field_path
+        self.message = message
+
+    def to_dict(self) -> dict[str, str]:
+        """Shape used in HTTP error bodies."""
+        return {"field": self.field, "message": self.message}
+
+
+# --------------------------------------------------------------------------- time parsing
+
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_time(value: Any, *, allow_date_only: bool = False) -> datetime:
+    """Parse an ISO-8601 timestamp as the producers really send it.
+
+    Offsets are optional (missing means UTC, as the python client's own test events
+    need), fractions may have nanosecond precision (truncated to microseconds), and the
+    result is always an aware UTC datetime so that ordering across producers works.
+    """
+    if isinstance(value, datetime):
+        dt = value
+    else:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError("must be an ISO-8601 date-time string")
+        text = value.strip()
+        if _DATE_ONLY.match(text):
+            if not allow_date_only:
+                raise ValueError("must be a date-time with a 'T' separator, got a bare date")
+            text += "T00:00:00"
+        if "T" not in text and "t" not in text:
+            raise ValueError("must be a date-time with a 'T' separator")
+        text = _FRACTION.sub(r"\1", text)
+        if text.endswith(("z", "Z")):
+            text = text[:-1] + "+00:00"
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise ValueError(f"not an ISO-8601 date-time: {value!r}") from exc
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def _require_text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be a non-empty string")
+    return value
+
+
+# --------------------------------------------------------------------------- standard facets
+# Only the structure that translation relies on is checked; everything else is kept.
+
+
+class _Facet(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class _JobRef(_Facet):
+    namespace: str
+    name: str
+
+    @field_validator("namespace", "name")
+    @classmethod
+    def _nonempty(cls, v: Any) -> str:
+        return _require_text(v)
+
+
+class _RunRef(_Facet):
+    runId: uuid.UUID
+
+
+class _ParentRoot(_Facet):
+    run: _RunRef
+    job: _JobRef
+
+
+class ParentRunFacet(_Facet):
+    """``parent`` run facet (1-2-0)."""
+
+    run: _RunRef
+    job: _JobRef
+    root: _ParentRoot | None = None
+
+
+class NominalTimeRunFacet(_Facet):
+    """``nominalTime`` run facet; bare dates occur in the wild."""
+
+    nominalStartTime: datetime
+    nominalEndTime: datetime | None = None
+
+    @field_validator("nominalStartTime", "nominalEndTime", mode="before")
+    @classmethod
+    def _t(cls, v: Any) -> datetime | None:
+        return None if v is None else parse_time(v, allow_date_only=True)
+
+
+class ErrorMessageRunFacet(_Facet):
+    """``errorMessage`` run facet."""
+
+    message: str
+    programmingLanguage: str | None = None
+    stackTrace: str | None = None
+
+
+class JobTypeJobFacet(_Facet):
+    """``jobType`` job facet."""
+
+    processingType: str
+    integration: str
+    jobType: str | None = None
+
+
+class SQLJobFacet(_Facet):
+    """``sql`` job facet."""
+
+    query: str
+    dialect: str | None = None
+
+
+class DocumentationFacet(_Facet):
+    """``documentation`` job/dataset facet."""
+
+    description: str
+    contentType: str | None = None
+
+
+class SchemaField(_Facet):
+    name: str
+    type: str | None = None
+    description: str | None = None
+    ordinal_position: int | None = None
+    fields: list[SchemaField] | None = None
+
+
+SchemaField.model_rebuild()
+
+
+class SchemaDatasetFacet(_Facet):
+    """``schema`` dataset facet (1-2-0, nested fields allowed)."""
+
+    fields: list[SchemaField] = Field(default_factory=list)
+
+
+class SymlinkIdentifier(_Facet):
+    namespace: str
+    name: str
+    type: str = "TABLE"
+
+
+class SymlinksDatasetFacet(_Facet):
+    """``symlinks`` dataset facet: aliases of the same dataset."""
+
+    identifiers: list[SymlinkIdentifier] = Field(default_factory=list)
+
+
+class DataSourceDatasetFacet(_Facet):
+    """``dataSource`` dataset facet."""
+
+    name: str | None = None
+    uri: str | None = None
+
+
+class Transformation(_Facet):
+    type: str
+    subtype: str | None = None
+    description: str | None = None
+    masking: bool | None = None
+
+
+class InputField(_Facet):
+    namespace: str
+    name: str
+    field: str
+    transformations: list[Transformation] | None = None
+
+
+class ColumnLineageField(_Facet):
+    inputFields: list[InputField]
+    transformationDescription: str | None = None
+    transformationType: str | None = None
+
+
+class ColumnLineageDatasetFacet(_Facet):
+    """``columnLineage`` dataset facet (1-0-0 .. 1-2-0, legacy and dataset forms)."""
+
+    fields: dict[str, ColumnLineageField]
+    dataset: list[InputField] | None = None
+
+
+class LifecycleStateChangeDatasetFacet(_Facet):
+    """``lifecycleStateChange`` dataset facet."""
+
+    lifecycleStateChange: str
+
+
+class DatasetTypeDatasetFacet(_Facet):
+    """``datasetType`` dataset facet."""
+
+    datasetType: str
+    subType: str | None = None
+
+
+RUN_FACETS: dict[str, type[_Facet]] = {
+    "parent": ParentRunFacet,
+    "nominalTime": NominalTimeRunFacet,
+    "errorMessage": ErrorMessageRunFacet,
+}
+JOB_FACETS: dict[str, type[_Facet]] = {
+    "jobType": JobTypeJobFacet,
+    "sql": SQLJobFacet,
+    "documentation": DocumentationFacet,
+}
+DATASET_FACETS: dict[str, type[_Facet]] = {
+    "schema": SchemaDatasetFacet,
+    "symlinks": SymlinksDatasetFacet,
+    "dataSource": DataSourceDatasetFacet,
+    "columnLineage": ColumnLineageDatasetFacet,
+    "documentation": DocumentationFacet,
+    "lifecycleStateChange": LifecycleStateChangeDatasetFacet,
+    "datasetType": DatasetTypeDatasetFacet,
+}
+
+
+def _clean_facets(
+    raw: Any, known: Mapping[str, type[_Facet]], path: str, warnings: list[str]
+) -> dict[str, Any]:
+    """Return the facet map with malformed standard facets removed (and warned about)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        warnings.append(f"{path}: facets must be an object; ignored")
+        return {}
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if not isinstance(value, dict):
+            warnings.append(f"{path}.{key}: facet is not an object; dropped")
+            continue
+        model = known.get(key)
+        if model is not None and not value.get("_deleted"):
+            try:
+                model.model_validate(value)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                loc = ".".join(str(p) for p in err["loc"])
+                warnings.append(f"{path}.{key}.{loc}: {err['msg']}; standard facet dropped")
+                continue
+        out[key] = value
+    return out
+
+
+def facet(facets: Mapping[str, Any] | None, key: str) -> Any:
+    """Typed view of a facet that survived validation (None when absent or deleted)."""
+    if not facets:
+        return None
+    raw = facets.get(key)
+    if not isinstance(raw, dict) or raw.get("_deleted"):
+        return None
+    model = RUN_FACETS.get(key) or JOB_FACETS.get(key) or DATASET_FACETS.get(key)
+    return model.model_validate(raw) if model is not None else raw
+
+
+# --------------------------------------------------------------------------- core objects
+
+
+@dataclass(slots=True)
+class Dataset:
+    """A dataset reference inside an event (input, output or static)."""
+
+    namespace: str
+    name: str
+    facets: dict[str, Any] = field(default_factory=dict)
+    input_facets: dict[str, Any] = field(default_factory=dict)
+    output_facets: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Job:
+    namespace: str
+    name: str
+    facets: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Run:
+    run_id: uuid.UUID
+    facets: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class OpenLineageEvent:
+    """A validated event of any of the three kinds, plus the raw JSON it came from."""
+
+    kind: EventKind
+    event_time: datetime
+    producer: str
+    schema_url: str
+    event_type: EventType | None
+    run: Run | None
+    job: Job | None
+    inputs: list[Dataset]
+    outputs: list[Dataset]
+    dataset: Dataset | None
+    raw: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def run_id(self) -> uuid.UUID | None:
+        return self.run.run_id if self.run else None
+
+
+def _text(obj: Mapping[str, Any], key: str, path: str) -> str:
+    value = obj.get(key)
+    if value is None:
+        raise EventValidationError(f"{path}{key}", "field required")
+    if not isinstance(value, str) or not value.strip():
+        raise EventValidationError(f"{path}{key}", "must be a non-empty string")
+    return value
+
+
+def _object(obj: Mapping[str, Any], key: str, path: str) -> dict[str, Any]:
+    value = obj.get(key)
+    if value is None:
+        raise EventValidationError(f"{path}{key}", "field required")
+    if not isinstance(value, dict):
+        raise EventValidationError(f"{path}{key}", "must be an object")
+    return value
+
+
+def _datasets(raw: Mapping[str, Any], key: str, warnings: list[str]) -> list[Dataset]:
+    value = raw.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise EventValidationError(key, "must be an array")
+    out: list[Dataset] = []
+    extra = "inputFacets" if key == "inputs" else "outputFacets"
+    for i, item in enumerate(value):
+        path = f"{key}[{i}]"
+        if not isinstance(item, dict):
+            raise EventValidationError(path, "must be an object")
+        ds = Dataset(
+            namespace=_text(item, "namespace", path + "."),
+            name=_text(item, "name", path + "."),
+            facets=_clean_facets(item.get("facets"), DATASET_FACETS, f"{path}.facets", warnings),
+        )
+        io_facets = _clean_facets(item.get(extra), {}, f"{path}.{extra}", warnings)
+        if key == "inputs":
+            ds.input_facets = io_facets
+        else:
+            ds.output_facets = io_facets
+        out.append(ds)
+    return out
+
+
+def _job(raw: Mapping[str, Any], warnings: list[str]) -> Job:
+    job = _object(raw, "job", "")
+    return Job(
+        namespace=_text(job, "namespace", "job."),
+        name=_text(job, "name", "job."),
+        facets=_clean_facets(job.get("facets"), JOB_FACETS, "job.facets", warnings),
+    )
+
+
+def parse_event(raw: Any) -> OpenLineageEvent:
+    """Validate one decoded JSON value as an OpenLineage event.
+
+    The kind is decided by the presence of ``run`` (RunEvent), then ``job`` (JobEvent),
+    then ``dataset`` (DatasetEvent): a stray ``dataset`` key on a RunEvent is legal.
+    Raises :class:`EventValidationError` naming the first failing field.
+    """
+    if not isinstance(raw, dict):
+        raise EventValidationError("$", "event must be a JSON object")
+    warnings: list[str] = []
+    try:
+        event_time = parse_time(raw.get("eventTime")) if raw.get("eventTime") is not None else None
+    except ValueError as exc:
+        raise EventValidationError("eventTime", str(exc)) from exc
+    if event_time is None:
+        raise EventValidationError("eventTime", "field required")
+    producer = _text(raw, "producer", "")
+    schema_url = _text(raw, "schemaURL", "")
+
+    event_type: EventType | None = None
+    if raw.get("eventType") is not None:
+        value = raw["eventType"]
+        if not isinstance(value, str):
+            raise EventValidationError("eventType", "must be a string")
+        try:
+            event_type = EventType(value.upper())
+        except ValueError as exc:
+            allowed = ", ".join(e.value for e in EventType)
+            raise EventValidationError("eventType", f"must be one of {allowed}, got {value!r}") from exc
+
+    run: Run | None = None
+    job: Job | None = None
+    dataset: Dataset | None = None
+    inputs: list[Dataset] = []
+    outputs: list[Dataset] = []
+    kind: EventKind
+    if "run" in raw:
+        kind = "RunEvent"
+        run_obj = _object(raw, "run", "")
+        run_id_raw = run_obj.get("runId")
+        if run_id_raw is None:
+            raise EventValidationError("run.runId", "field required")
+        try:
+            run_id = uuid.UUID(str(run_id_raw))
+        except ValueError as exc:
+            raise EventValidationError("run.runId", f"must be a UUID, got {run_id_raw!r}") from exc
+        run = Run(run_id, _clean_facets(run_obj.get("facets"), RUN_FACETS, "run.facets", warnings))
+        job = _job(raw, warnings)
+        inputs = _datasets(raw, "inputs", warnings)
+        outputs = _datasets(raw, "outputs", warnings)
+    elif "job" in raw:
+        kind = "JobEvent"
+        if "dataset" in raw:
+            raise EventValidationError("dataset", "an event with job and dataset but no run is ambiguous")
+        job = _job(raw, warnings)
+        inputs = _datasets(raw, "inputs", warnings)
+        outputs = _datasets(raw, "outputs", warnings)
+    elif "dataset" in raw:
+        kind = "DatasetEvent"
+        ds = _object(raw, "dataset", "")
+        dataset = Dataset(
+            namespace=_text(ds, "namespace", "dataset."),
+            name=_text(ds, "name", "dataset."),
+            facets=_clean_facets(ds.get("facets"), DATASET_FACETS, "dataset.facets", warnings),
+        )
+    else:
+        raise EventValidationError(
+            "run", "field required (or job for a JobEvent, dataset for a DatasetEvent)"
+        )
+
+    for w in warnings:
+        log.warning("OpenLineage event from %s: %s", producer, w)
+    return OpenLineageEvent(
+        kind=kind,
+        event_time=event_time,
+        producer=producer,
+        schema_url=schema_url,
+        event_type=event_type,
+        run=run,
+        job=job,
+        inputs=inputs,
+        outputs=outputs,
+        dataset=dataset,
+        raw=raw,
+        warnings=warnings,
+    )
+
+
+def parse_events(raw: Any) -> list[OpenLineageEvent]:
+    """Validate a list of events; the field path of an error is prefixed with ``[index]``."""
+    if not isinstance(raw, list):
+        raise EventValidationError("$", "batch body must be a JSON array")
+    out: list[OpenLineageEvent] = []
+    for i, item in enumerate(raw):
+        try:
+            out.append(parse_event(item))
+        except EventValidationError as exc:
+            raise EventValidationError(f"[{i}].{exc.field}", exc.message) from exc
+    return out
