@@ -1,0 +1,286 @@
+import { forwardRef, useEffect, useImperativeHandle, useMemo, useRef, useState } from "react";
+import {
+  Background,
+  Controls,
+  MiniMap,
+  ReactFlow,
+  getNodesBounds,
+  getViewportForBounds,
+  useReactFlow,
+  ReactFlowProvider,
+} from "@xyflow/react";
+import type { Edge, EdgeMouseHandler, NodeMouseHandler } from "@xyflow/react";
+import { toPng, toSvg } from "html-to-image";
+import type { AssetDetails } from "../types";
+import { label } from "../types";
+import type { ColumnTrace, GraphState } from "../graph";
+import { columnResolver, tracePath, viewGraph } from "../graph";
+import { layout } from "../layout";
+import { AssetNode, nodeSize } from "./AssetNode";
+import type { AssetFlowNode } from "./AssetNode";
+
+const nodeTypes = { asset: AssetNode };
+
+export type Selection =
+  | { kind: "node"; id: string }
+  | { kind: "edge"; id: string; edgeKeys: string[] }
+  | { kind: "column"; fqn: string }
+  | null;
+
+export interface GraphViewHandle {
+  exportImage(format: "png" | "svg"): Promise<string>;
+  fit(): void;
+}
+
+interface Props {
+  graph: GraphState;
+  details: Map<string, AssetDetails>;
+  columns: Map<string, string[]>;
+  openColumns: Set<string>;
+  showPipelines: boolean;
+  busy: Set<string>;
+  selection: Selection;
+  trace: ColumnTrace | null;
+  onSelect(s: Selection): void;
+  onRendered(nodeCount: number, edgeCount: number): void;
+}
+
+const VIRTUALIZE_ABOVE = 300;
+
+const Inner = forwardRef<GraphViewHandle, Props>(function Inner(props, ref) {
+  const { graph, details, columns, openColumns, showPipelines, busy, selection, trace } = props;
+  const rf = useReactFlow();
+  const [positions, setPositions] = useState<Map<string, { x: number; y: number }> | null>(null);
+  const [exporting, setExporting] = useState(false);
+  const wrapper = useRef<HTMLDivElement>(null);
+  const layoutSeq = useRef(0);
+  const fittedFor = useRef<string>("");
+
+  const view = useMemo(() => viewGraph(graph, showPipelines), [graph, showPipelines]);
+
+  const nodeColumns = useMemo(() => {
+    const m = new Map<string, string[] | null>();
+    for (const n of view.nodes) m.set(n.id, openColumns.has(n.id) ? (columns.get(n.id) ?? []) : null);
+    return m;
+  }, [view, openColumns, columns]);
+
+  // Layout whenever the drawn structure or node sizes change.
+  const structureKey = useMemo(() => {
+    const parts = view.nodes.map((n) => `${n.id}:${nodeColumns.get(n.id)?.length ?? -1}`);
+    return parts.join(",") + "|" + view.edges.map((e) => e.id).join(",");
+  }, [view, nodeColumns]);
+
+  useEffect(() => {
+    const seq = ++layoutSeq.current;
+    const lnodes = view.nodes.map((n) => ({
+      id: n.id,
+      ...nodeSize({ kind: n.kind, columns: nodeColumns.get(n.id) ?? null }),
+    }));
+    const ledges = view.edges.map((e) => ({ id: e.id, source: e.source, target: e.target }));
+    layout(lnodes, ledges).then(
+      (pos) => {
+        if (seq === layoutSeq.current) setPositions(pos);
+      },
+      (err) => console.error("layout failed", err),
+    );
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [structureKey]);
+
+  // Highlight sets.
+  const hl = useMemo(() => {
+    if (selection?.kind === "column" && trace) return { nodes: trace.nodes, edges: trace.edges };
+    if (selection?.kind === "node" && graph.nodes.has(selection.id)) return tracePath(graph, selection.id);
+    return null;
+  }, [selection, trace, graph]);
+
+  const hotColumnsByNode = useMemo(() => {
+    if (!trace) return null;
+    const resolve = columnResolver(graph.nodes);
+    const m = new Map<string, Set<string>>();
+    for (const c of trace.columns) {
+      const r = resolve(c);
+      if (r) (m.get(r.nodeId) ?? m.set(r.nodeId, new Set()).get(r.nodeId)!).add(r.name);
+    }
+    return m;
+  }, [trace, graph]);
+
+  const nodes: AssetFlowNode[] = useMemo(() => {
+    if (!positions) return [];
+    return view.nodes.map((n) => {
+      const cols = nodeColumns.get(n.id) ?? null;
+      const known = columns.get(n.id)?.length ?? 0;
+      const d = details.get(n.id);
+      const p = positions.get(n.id) ?? { x: 0, y: 0 };
+      return {
+        id: n.id,
+        type: "asset" as const,
+        position: p,
+        selected: selection?.kind === "node" && selection.id === n.id,
+        ...nodeSize({ kind: n.kind, columns: cols }),
+        data: {
+          ref: n.ref,
+          kind: n.kind,
+          isRoot: n.id === graph.rootId,
+          columns: cols,
+          columnCount: known,
+          expanded: [...(graph.expanded.get(n.id) ?? [])],
+          busy: busy.has(n.id),
+          dim: !!hl && !hl.nodes.has(n.id),
+          hot: !!hl && hl.nodes.has(n.id),
+          selectedColumn: selection?.kind === "column" ? selection.fqn : null,
+          hotColumns: hotColumnsByNode ? (hotColumnsByNode.get(n.id) ?? new Set()) : null,
+          tableType: (d?.attributes as Record<string, unknown> | undefined)?.tableType,
+        },
+      };
+    });
+  }, [positions, view, nodeColumns, columns, details, graph, busy, hl, selection, hotColumnsByNode]);
+
+  const edges: Edge[] = useMemo(() => {
+    if (!positions) return [];
+    const showLabels = view.edges.length <= 150;
+    const selEdge = selection?.kind === "edge" ? selection.id : null;
+    const out: Edge[] = view.edges.map((e) => {
+      const hot = hl ? e.edgeKeys.some((k) => hl.edges.has(k)) : false;
+      const viaLabel = e.via && e.via.length ? e.via.map(label).join(", ") : undefined;
+      return {
+        id: e.id,
+        source: e.source,
+        target: e.target,
+        sourceHandle: "out",
+        targetHandle: "in",
+        type: "default",
+        selected: selEdge === e.id,
+        className: `hw-edge${hl && !hot ? " hw-dim" : ""}${hot ? " hw-hot" : ""}`,
+        label: showLabels ? viaLabel : undefined,
+        data: { edgeKeys: e.edgeKeys },
+        interactionWidth: 14,
+        domAttributes: { "data-testid": "graph-edge", "data-source": e.source, "data-target": e.target },
+      } as Edge;
+    });
+    // Column-level edges between open column lists.
+    if (openColumns.size) {
+      const resolve = columnResolver(graph.nodes);
+      const drawn = new Set(view.nodes.map((n) => n.id));
+      for (const ge of graph.edges.values())
+        for (const cl of ge.details.columnsLineage ?? []) {
+          if (!cl.toColumn) continue;
+          const t = resolve(cl.toColumn);
+          if (!t || !drawn.has(t.nodeId)) continue;
+          for (const f of cl.fromColumns ?? []) {
+            const s = resolve(f);
+            if (!s || !drawn.has(s.nodeId)) continue;
+            const sOpen = openColumns.has(s.nodeId);
+            const tOpen = openColumns.has(t.nodeId);
+            if (!sOpen && !tOpen) continue;
+            const hot = trace ? trace.columns.has(f) && trace.columns.has(cl.toColumn) : false;
+            out.push({
+              id: `col:${f}->${cl.toColumn}`,
+              source: s.nodeId,
+              target: t.nodeId,
+              sourceHandle: sOpen ? `out:${s.name}` : "out",
+              targetHandle: tOpen ? `in:${t.name}` : "in",
+              type: "default",
+              className: `hw-col-edge${trace && !hot ? " hw-dim" : ""}${hot ? " hw-hot" : ""}`,
+              data: { edgeKeys: [ge.key], column: { from: f, to: cl.toColumn } },
+              interactionWidth: 8,
+              domAttributes: {
+                "data-testid": "graph-column-edge",
+                "data-from-column": f,
+                "data-to-column": cl.toColumn,
+              },
+            } as Edge);
+          }
+        }
+    }
+    return out;
+  }, [positions, view, selection, hl, openColumns, graph, trace]);
+
+  // Fit the view when a new graph is first laid out.
+  useEffect(() => {
+    if (!positions || !nodes.length) return;
+    const key = `${graph.rootId}:${showPipelines}`;
+    let raf2 = 0;
+    const raf = requestAnimationFrame(() => {
+      if (fittedFor.current !== key) {
+        fittedFor.current = key;
+        rf.fitView({ padding: 0.15, maxZoom: 1.1, minZoom: 0.05 });
+      }
+      raf2 = requestAnimationFrame(() => props.onRendered(nodes.length, edges.length));
+    });
+    return () => {
+      cancelAnimationFrame(raf);
+      cancelAnimationFrame(raf2);
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [positions]);
+
+  useImperativeHandle(ref, () => ({
+    fit: () => rf.fitView({ padding: 0.15, maxZoom: 1.1, minZoom: 0.05 }),
+    async exportImage(format) {
+      setExporting(true);
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      try {
+        const vp = wrapper.current?.querySelector<HTMLElement>(".react-flow__viewport");
+        if (!vp) throw new Error("graph not rendered");
+        const bounds = getNodesBounds(rf.getNodes());
+        const pad = 40;
+        const scale = Math.min(1.5, 4000 / Math.max(bounds.width + 2 * pad, bounds.height + 2 * pad));
+        const width = Math.ceil((bounds.width + 2 * pad) * scale);
+        const height = Math.ceil((bounds.height + 2 * pad) * scale);
+        const v = getViewportForBounds(bounds, width, height, scale * 0.5, scale, 0);
+        const opts = {
+          backgroundColor: "#ffffff",
+          width,
+          height,
+          style: {
+            width: `${width}px`,
+            height: `${height}px`,
+            transform: `translate(${v.x}px, ${v.y}px) scale(${v.zoom})`,
+          },
+          skipFonts: true,
+        };
+        return format === "png" ? await toPng(vp, opts) : await toSvg(vp, opts);
+      } finally {
+        setExporting(false);
+      }
+    },
+  }));
+
+  const onNodeClick: NodeMouseHandler = (_e, n) => props.onSelect({ kind: "node", id: n.id });
+  const onEdgeClick: EdgeMouseHandler = (_e, e) => {
+    const keys = (e.data as { edgeKeys: string[] }).edgeKeys;
+    props.onSelect({ kind: "edge", id: e.id, edgeKeys: keys });
+  };
+
+  return (
+    <div className="hw-graph" ref={wrapper} data-testid="graph" data-node-count={nodes.length}>
+      <ReactFlow
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        onNodeClick={onNodeClick}
+        onEdgeClick={onEdgeClick}
+        onPaneClick={() => props.onSelect(null)}
+        nodesDraggable={false}
+        nodesConnectable={false}
+        elementsSelectable={true}
+        onlyRenderVisibleElements={!exporting && nodes.length > VIRTUALIZE_ABOVE}
+        minZoom={0.03}
+        maxZoom={2}
+        fitView={false}
+      >
+        <Background gap={24} size={1} color="#e2e8f0" />
+        <Controls showInteractive={false} />
+        {nodes.length <= 1500 && <MiniMap pannable zoomable nodeStrokeWidth={2} />}
+      </ReactFlow>
+    </div>
+  );
+});
+
+export const GraphView = forwardRef<GraphViewHandle, Props>(function GraphView(props, ref) {
+  return (
+    <ReactFlowProvider>
+      <Inner {...props} ref={ref} />
+    </ReactFlowProvider>
+  );
+});

@@ -1,0 +1,365 @@
+import { useEffect, useMemo, useState } from "react";
+import hljs from "highlight.js/lib/core";
+import sql from "highlight.js/lib/languages/sql";
+import { api, ApiError } from "../api";
+import { TypeIcon } from "../icons";
+import type { AssetDetails, EntityReference } from "../types";
+import { label, ownerName } from "../types";
+import type { GEdge, GraphState } from "../graph";
+import { downstreamDepths, emptyGraph, mergeLineage, traceColumn, columnResolver } from "../graph";
+import { download, toCsv } from "../csv";
+
+hljs.registerLanguage("sql", sql);
+
+function fmtTime(ms?: number | null): string {
+  if (!ms) return "—";
+  const d = new Date(ms);
+  return isNaN(d.getTime()) ? String(ms) : d.toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+}
+
+export function Sql({ text }: { text: string }) {
+  const html = useMemo(() => hljs.highlight(text, { language: "sql", ignoreIllegals: true }).value, [text]);
+  return (
+    <pre className="hw-sql" data-testid="edge-sql">
+      <code className="hljs language-sql" dangerouslySetInnerHTML={{ __html: html }} />
+    </pre>
+  );
+}
+
+function KV({ k, children }: { k: string; children: React.ReactNode }) {
+  return (
+    <div className="hw-kv">
+      <div className="hw-k">{k}</div>
+      <div className="hw-v">{children}</div>
+    </div>
+  );
+}
+
+export function NodeDetails({
+  node,
+  details,
+  isRoot,
+  onOpen,
+  onImpact,
+  onColumn,
+  selectedColumn,
+}: {
+  node: EntityReference;
+  details: AssetDetails | undefined;
+  isRoot: boolean;
+  onOpen(r: EntityReference): void;
+  onImpact(): void;
+  onColumn(fqn: string): void;
+  selectedColumn: string | null;
+}) {
+  const d = details;
+  const attrs = d?.attributes ?? {};
+  return (
+    <div className="hw-panel-body" data-testid="node-details">
+      <div className="hw-panel-title">
+        <TypeIcon type={node.type} tableType={(attrs as Record<string, unknown>).tableType} size={22} />
+        <div>
+          <h3>{label(node)}</h3>
+          <div className="hw-muted">{node.type}</div>
+        </div>
+      </div>
+      <div className="hw-actions">
+        {!isRoot && (
+          <button onClick={() => onOpen(node)} data-testid="open-as-root">
+            Center lineage here
+          </button>
+        )}
+        <button onClick={onImpact} data-testid="impact-node">
+          Impact analysis
+        </button>
+      </div>
+      <KV k="FQN">
+        <code className="hw-wrap">{node.fullyQualifiedName}</code>
+      </KV>
+      <KV k="ID">
+        <code>{node.id}</code>
+      </KV>
+      {(d?.description || node.description) && <KV k="Description">{d?.description || node.description}</KV>}
+      <KV k="Owner">{ownerName(d?.owner) || "—"}</KV>
+      {(d?.partial || node.deleted || d?.deleted) && (
+        <KV k="State">
+          {d?.partial && <span className="hw-badge">partial (placeholder)</span>}
+          {(node.deleted || d?.deleted) && <span className="hw-badge hw-badge-warn">deleted</span>}
+        </KV>
+      )}
+      {d?.parent && <KV k="Parent">{d.parent.fullyQualifiedName ?? label(d.parent)}</KV>}
+      {!!d?.tags?.length && (
+        <KV k="Tags">
+          {d.tags.map((t, i) => (
+            <span key={i} className="hw-badge">
+              {typeof t === "string" ? t : ((t as Record<string, string>).tagFQN ?? JSON.stringify(t))}
+            </span>
+          ))}
+        </KV>
+      )}
+      <KV k="API">
+        <a href={api.assetUrl(node.id)} target="_blank" rel="noreferrer" data-testid="node-api-link">
+          {api.assetUrl(node.id)}
+        </a>
+        <br />
+        <a href={api.lineageUrl(node.type, node.id, { upstreamDepth: 1, downstreamDepth: 1 })} target="_blank" rel="noreferrer">
+          lineage JSON
+        </a>
+        {node.href && (
+          <>
+            {" · "}
+            <a href={node.href} target="_blank" rel="noreferrer">
+              href
+            </a>
+          </>
+        )}
+      </KV>
+      {Object.keys(attrs).length > 0 && (
+        <details>
+          <summary>Attributes</summary>
+          <pre className="hw-json">{JSON.stringify(attrs, null, 2)}</pre>
+        </details>
+      )}
+      {!!d?.columns?.length && (
+        <div className="hw-section">
+          <h4>Columns ({d.columns.length})</h4>
+          <table className="hw-table">
+            <tbody>
+              {d.columns.map((c) => {
+                const fqn = c.fullyQualifiedName ?? `${node.fullyQualifiedName}.${c.name}`;
+                return (
+                  <tr
+                    key={c.name}
+                    className={`hw-clickable${selectedColumn === fqn ? " hw-row-sel" : ""}`}
+                    onClick={() => onColumn(fqn)}
+                    title="Highlight this column's lineage"
+                  >
+                    <td>{c.name}</td>
+                    <td className="hw-muted">{c.dataType}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}
+
+export function EdgeDetails({ graph, edgeKeys }: { graph: GraphState; edgeKeys: string[] }) {
+  const edges = edgeKeys.map((k) => graph.edges.get(k)).filter((e): e is GEdge => !!e);
+  if (!edges.length) return <div className="hw-panel-body">Edge not in graph any more.</div>;
+  return (
+    <div className="hw-panel-body" data-testid="edge-details">
+      {edges.map((e) => {
+        const f = graph.nodes.get(e.from)?.ref;
+        const t = graph.nodes.get(e.to)?.ref;
+        const d = e.details;
+        return (
+          <div key={e.key} className="hw-edge-block">
+            <h3 className="hw-edge-title">
+              {f ? label(f) : e.from} <span className="hw-arrow">→</span> {t ? label(t) : e.to}
+            </h3>
+            <KV k="Pipeline">
+              {d.pipeline ? (
+                <span data-testid="edge-pipeline">
+                  <TypeIcon type={d.pipeline.type} /> {d.pipeline.displayName || d.pipeline.fullyQualifiedName || d.pipeline.name}
+                </span>
+              ) : (
+                "—"
+              )}
+            </KV>
+            <KV k="Source">
+              <span data-testid="edge-source">{d.source ?? "Manual"}</span>
+            </KV>
+            {(d.description || e.description) && <KV k="Description">{d.description || e.description}</KV>}
+            <KV k="Last updated">
+              {fmtTime(d.updatedAt)} {d.updatedBy ? `by ${d.updatedBy}` : ""}
+            </KV>
+            <KV k="Created">
+              {fmtTime(d.createdAt)} {d.createdBy ? `by ${d.createdBy}` : ""}
+            </KV>
+            <KV k="Last run">
+              {d.lastRun ? <pre className="hw-json">{JSON.stringify(d.lastRun, null, 2)}</pre> : <span className="hw-muted">not reported by the server</span>}
+            </KV>
+            {!!d.columnsLineage?.length && (
+              <div className="hw-section">
+                <h4>Column mappings</h4>
+                <table className="hw-table" data-testid="edge-columns">
+                  <thead>
+                    <tr>
+                      <th>from</th>
+                      <th>to</th>
+                      <th>function</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {d.columnsLineage.map((cl, i) => (
+                      <tr key={i}>
+                        <td>{(cl.fromColumns ?? []).map(shortCol).join(", ")}</td>
+                        <td>{cl.toColumn ? shortCol(cl.toColumn) : ""}</td>
+                        <td className="hw-muted">{cl.function ?? ""}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+            <div className="hw-section">
+              <h4>SQL</h4>
+              {d.sqlQuery ? <Sql text={d.sqlQuery} /> : <div className="hw-muted">no SQL recorded</div>}
+            </div>
+          </div>
+        );
+      })}
+    </div>
+  );
+}
+
+function shortCol(fqn: string): string {
+  const parts = fqn.split(".");
+  return parts.length > 2 ? parts.slice(-2).join(".") : fqn;
+}
+
+interface ImpactRow {
+  depth: number;
+  id: string;
+  type: string;
+  name: string;
+  fqn: string;
+  owner: string;
+}
+
+const IMPACT_DEPTH = 10;
+
+export function ImpactView({
+  target,
+  column,
+  nodeLimit,
+}: {
+  target: EntityReference;
+  column: string | null;
+  nodeLimit: number;
+}) {
+  const [rows, setRows] = useState<ImpactRow[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [truncated, setTruncated] = useState(false);
+  const [owners, setOwners] = useState<Map<string, string>>(new Map());
+
+  useEffect(() => {
+    let cancelled = false;
+    setRows(null);
+    setError(null);
+    setOwners(new Map());
+    (async () => {
+      let lin;
+      try {
+        lin = await api.lineage(target.type, target.id, { upstreamDepth: 0, downstreamDepth: IMPACT_DEPTH, nodeLimit });
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 400)
+          lin = await api.lineage(target.type, target.id, { upstreamDepth: 0, downstreamDepth: 3, nodeLimit });
+        else throw e;
+      }
+      const g = mergeLineage(emptyGraph(lin.entity), lin);
+      const out: ImpactRow[] = [];
+      if (column) {
+        const tr = traceColumn(g, column, ["down"]);
+        const resolve = columnResolver(g.nodes);
+        for (const [c, depth] of tr.depth) {
+          if (c === column) continue;
+          const r = resolve(c);
+          out.push({ depth, id: r?.nodeId ?? "", type: "column", name: r?.name ?? c, fqn: c, owner: "" });
+        }
+      } else {
+        const depths = downstreamDepths(g.edges.values(), lin.entity.id);
+        for (const [id, depth] of depths) {
+          if (id === lin.entity.id) continue;
+          const ref = g.nodes.get(id)?.ref;
+          if (!ref) continue;
+          out.push({ depth, id, type: ref.type, name: label(ref), fqn: ref.fullyQualifiedName ?? "", owner: "" });
+        }
+      }
+      out.sort((a, b) => a.depth - b.depth || a.fqn.localeCompare(b.fqn));
+      if (cancelled) return;
+      setRows(out);
+      setTruncated(!!lin.truncated);
+      // Owners are not part of lineage references: fetch asset summaries (bounded).
+      const ids = [...new Set(out.map((r) => r.id).filter(Boolean))].slice(0, 300);
+      const m = new Map<string, string>();
+      let i = 0;
+      const worker = async () => {
+        while (i < ids.length && !cancelled) {
+          const id = ids[i++];
+          try {
+            m.set(id, ownerName((await api.asset(id)).owner));
+          } catch {
+            m.set(id, "");
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: 6 }, worker));
+      if (!cancelled) setOwners(new Map(m));
+    })().catch((e: Error) => !cancelled && setError(e.message));
+    return () => {
+      cancelled = true;
+    };
+  }, [target.id, target.type, column, nodeLimit]);
+
+  const exportCsv = () => {
+    if (!rows) return;
+    const csv = toCsv(
+      ["depth", "id", "type", "name", "fullyQualifiedName", "owner"],
+      rows.map((r) => [r.depth, r.id, r.type, r.name, r.fqn, owners.get(r.id) ?? ""]),
+    );
+    download(`impact-${(column ?? target.fullyQualifiedName ?? target.id).replace(/[^\w.-]+/g, "_")}.csv`, csv);
+  };
+
+  return (
+    <div className="hw-panel-body" data-testid="impact-view">
+      <div className="hw-panel-title">
+        <TypeIcon type={column ? "column" : target.type} size={22} />
+        <div>
+          <h3>Impact of {column ? shortCol(column) : label(target)}</h3>
+          <div className="hw-muted">everything downstream, up to depth {IMPACT_DEPTH}</div>
+        </div>
+      </div>
+      {error && <div className="hw-error">{error}</div>}
+      {!rows && !error && <div className="hw-muted">Computing…</div>}
+      {rows && (
+        <>
+          <div className="hw-actions">
+            <span data-testid="impact-count">{rows.length} downstream {column ? "columns" : "assets"}</span>
+            <button onClick={exportCsv} data-testid="impact-csv">
+              Export CSV
+            </button>
+          </div>
+          {truncated && <div className="hw-warn">Result cut by the node limit; raise it to see everything.</div>}
+          <table className="hw-table hw-impact">
+            <thead>
+              <tr>
+                <th>depth</th>
+                <th>name</th>
+                <th>type</th>
+                <th>owner</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((r) => (
+                <tr key={r.fqn} data-testid="impact-row" title={r.fqn}>
+                  <td>{r.depth}</td>
+                  <td>
+                    <div>{r.name}</div>
+                    <div className="hw-muted hw-small">{r.fqn}</div>
+                  </td>
+                  <td>{r.type}</td>
+                  <td>{owners.get(r.id) ?? "…"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </div>
+  );
+}
