@@ -1,0 +1,152 @@
+"""The pipeline: split statements -> parse -> classify -> tables -> columns -> bridge temp tables.
+
+``extract_lineage`` never raises on bad SQL: each failure becomes an entry in
+``result.errors`` and the other statements still yield their lineage. Only an
+unknown dialect name raises (a configuration error, not a data error).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from sqlglot.errors import ErrorLevel, ParseError, SqlglotError, TokenError
+
+from headwater.sql.bridge import merge_statements
+from headwater.sql.dialects import get_dialect, resolve_dialect
+from headwater.sql.names import Namer
+from headwater.sql.result import LineageError, LineageResult, StatementLineage
+from headwater.sql.split import RawStatement, split_statements
+from headwater.sql.statements import StatementAnalyzer
+from headwater.sql.timeout import DeadlineExceeded, run_with_deadline
+
+DEFAULT_TIMEOUT = 5.0
+#: Statements longer than this (characters) are skipped with a "too_large" error.
+DEFAULT_MAX_STATEMENT_LENGTH = 1_000_000
+#: Column pairs beyond this are dropped with a "truncated" error.
+DEFAULT_MAX_COLUMN_PAIRS = 100_000
+
+_quiet = threading.local()
+
+
+class _QuietFilter(logging.Filter):
+    """Drop sqlglot's "falling back to Command" warnings while we parse: we report them ourselves."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(_quiet, "on", False)
+
+
+logging.getLogger("sqlglot").addFilter(_QuietFilter())
+
+
+def _parse(raw: RawStatement, dialect: str) -> list[Any]:
+    assert raw.tokens is not None
+    parser = get_dialect(dialect).parser(error_level=ErrorLevel.RAISE)
+    return [e for e in parser.parse(raw.tokens, raw.source) if e is not None]
+
+
+def _analyze(raw: RawStatement, index: int, analyzer: StatementAnalyzer, dialect: str) -> list[StatementLineage]:
+    return [analyzer.analyze(tree, index, raw.sql) for tree in _parse(raw, dialect)]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:500]
+
+
+def extract_lineage(
+    sql: str,
+    dialect: str | None = None,
+    default_database: str | None = None,
+    default_schema: str | None = None,
+    schema: Mapping[str, Any] | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    max_statement_length: int = DEFAULT_MAX_STATEMENT_LENGTH,
+    max_column_pairs: int = DEFAULT_MAX_COLUMN_PAIRS,
+) -> LineageResult:
+    """Extract table and column lineage from a SQL script.
+
+    ``dialect`` accepts sqlglot's names and common aliases (see ``headwater.sql.dialects``);
+    ``default_database``/``default_schema`` qualify unqualified table names; ``schema`` maps
+    known tables to their columns (``{"db.schema.table": ["col", ...]}`` or sqlglot's nested
+    dict) to expand ``SELECT *`` and resolve unqualified columns; ``timeout`` bounds the time
+    spent on each statement.
+    """
+    resolved = resolve_dialect(dialect)
+    result = LineageResult(dialect=resolved)
+    if not isinstance(sql, str):
+        result.errors.append(LineageError("parse", f"expected SQL text, got {type(sql).__name__}", "", 0))
+        return result
+    if not sql.strip():
+        return result
+    namer = Namer(resolved, default_database, default_schema, schema)
+    analyzer = StatementAnalyzer(namer)
+    _quiet.on = True
+    try:
+        split_budget = None if not timeout else timeout * max(1.0, len(sql) / 1_000_000)
+        try:
+            raws = run_with_deadline(lambda: split_statements(sql, resolved), split_budget)
+        except DeadlineExceeded as exc:
+            result.errors.append(LineageError("timeout", f"splitting the script: {exc}", sql[:1000], 0))
+            return result
+        except (SqlglotError, RecursionError, ValueError, IndexError) as exc:
+            result.errors.append(LineageError("parse", _first_line(exc), sql[:1000], 0))
+            return result
+        statements: list[StatementLineage] = []
+        for index, raw in enumerate(raws):
+            statements.extend(
+                _one_statement(raw, index, analyzer, resolved, result, timeout, max_statement_length)
+            )
+    finally:
+        _quiet.on = False
+    result.statements = statements
+    if not merge_statements(result, statements, max_column_pairs):
+        result.errors.append(
+            LineageError("truncated", f"more than {max_column_pairs} column pairs; the rest were dropped", "", 0)
+        )
+    return result
+
+
+def _one_statement(
+    raw: RawStatement,
+    index: int,
+    analyzer: StatementAnalyzer,
+    dialect: str,
+    result: LineageResult,
+    timeout: float | None,
+    max_statement_length: int,
+) -> list[StatementLineage]:
+    """Analyse one statement, turning every failure into an error entry."""
+    if raw.tokens is None:
+        result.errors.append(LineageError("parse", raw.error or "could not tokenize", raw.sql, index))
+        return []
+    if len(raw.sql) > max_statement_length:
+        result.errors.append(
+            LineageError(
+                "too_large",
+                f"statement has {len(raw.sql)} characters, more than the limit of {max_statement_length}",
+                raw.sql[:1000],
+                index,
+            )
+        )
+        return []
+    try:
+        found = run_with_deadline(lambda: _analyze(raw, index, analyzer, dialect), timeout)
+    except DeadlineExceeded as exc:
+        result.errors.append(LineageError("timeout", str(exc), raw.sql, index))
+        return []
+    except (ParseError, TokenError) as exc:
+        result.errors.append(LineageError("parse", _first_line(exc), raw.sql, index))
+        return []
+    except RecursionError:
+        result.errors.append(LineageError("parse", "statement is nested too deeply", raw.sql, index))
+        return []
+    except Exception as exc:  # a bug in the engine or sqlglot must not stop the script
+        result.errors.append(LineageError("internal", f"{type(exc).__name__}: {_first_line(exc)}", raw.sql, index))
+        return []
+    for st in found:
+        if st.unsupported:
+            result.errors.append(LineageError("unsupported", st.unsupported, raw.sql, index))
+    return found

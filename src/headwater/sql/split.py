@@ -1,0 +1,104 @@
+"""Split a script into statements, keeping each statement's tokens.
+
+sqlglot's own ``parse`` stops at the first bad statement; splitting first lets
+the rest of a script still yield lineage. The tokens are kept so each statement
+is tokenized once, not twice.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlglot.errors import TokenError
+from sqlglot.tokens import Token, TokenType
+
+from headwater.sql.dialects import get_dialect
+
+# T-SQL batch separator: a line holding only GO (optionally a count).
+_GO_LINE = re.compile(r"^[ \t]*GO(?:[ \t]+\d+)?[ \t]*;?[ \t]*$", re.IGNORECASE | re.MULTILINE)
+
+
+@dataclass
+class RawStatement:
+    """One statement's text and, when the tokenizer could read it, its tokens."""
+
+    sql: str
+    tokens: list[Token] | None
+    error: str | None = None
+    source: str = ""  # the text the token offsets point into (the whole batch)
+
+
+def _naive_split(sql: str) -> list[str]:
+    """Quote- and comment-aware split on ';' for text the tokenizer rejects."""
+    parts: list[str] = []
+    buf: list[str] = []
+    i, n = 0, len(sql)
+    quote: str | None = None
+    while i < n:
+        ch = sql[i]
+        if quote:
+            buf.append(ch)
+            if ch == quote:
+                quote = None
+        elif ch in ("'", '"', "`"):
+            quote = ch
+            buf.append(ch)
+        elif ch == "-" and sql.startswith("--", i):
+            j = sql.find("\n", i)
+            j = n if j < 0 else j
+            buf.append(sql[i:j])
+            i = j
+            continue
+        elif ch == "/" and sql.startswith("/*", i):
+            j = sql.find("*/", i + 2)
+            j = n if j < 0 else j + 2
+            buf.append(sql[i:j])
+            i = j
+            continue
+        elif ch == ";":
+            parts.append("".join(buf))
+            buf = []
+        else:
+            buf.append(ch)
+        i += 1
+    parts.append("".join(buf))
+    return [p for p in (s.strip() for s in parts) if p]
+
+
+def _split_tokens(text: str, tokens: list[Token]) -> list[RawStatement]:
+    out: list[RawStatement] = []
+    chunk: list[Token] = []
+    for tok in tokens:
+        if tok.token_type == TokenType.SEMICOLON:
+            if chunk:
+                out.append(RawStatement(text[chunk[0].start : chunk[-1].end + 1], chunk, None, text))
+            chunk = []
+        else:
+            chunk.append(tok)
+    if chunk:
+        out.append(RawStatement(text[chunk[0].start : chunk[-1].end + 1], chunk, None, text))
+    return out
+
+
+def split_statements(sql: str, dialect: str) -> list[RawStatement]:
+    """Return the statements of ``sql`` in order; never raises on bad input."""
+    batches = _GO_LINE.split(sql) if dialect in ("tsql", "fabric") else [sql]
+    tokenizer_dialect = get_dialect(dialect)
+    out: list[RawStatement] = []
+    for batch in batches:
+        if not batch.strip():
+            continue
+        try:
+            out.extend(_split_tokens(batch, tokenizer_dialect.tokenize(batch)))
+            continue
+        except (TokenError, ValueError, IndexError) as exc:  # tokenizer rejected part of the batch
+            batch_error = str(exc) or type(exc).__name__
+        for piece in _naive_split(batch):
+            try:
+                toks = tokenizer_dialect.tokenize(piece)
+            except (TokenError, ValueError, IndexError) as exc:
+                out.append(RawStatement(piece, None, str(exc) or batch_error))
+                continue
+            out.extend(_split_tokens(piece, toks))
+    return out

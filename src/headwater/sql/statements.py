@@ -1,0 +1,355 @@
+"""Classify one parsed statement and extract its tables and column mappings.
+
+Each statement kind says which table it writes and which part of it is the
+query that feeds the write; table-level sources are every physical table read
+anywhere in the statement (subqueries in WHERE included), CTE names excluded.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sqlglot
+from sqlglot import exp
+
+from headwater.sql.columns import ColumnResolver, Lineage, Output, Scope, Source
+from headwater.sql.dialects import supports_lateral_alias, use_selects_database
+from headwater.sql.names import Namer
+from headwater.sql.result import StatementLineage, Transformation
+
+_SKIP_SUBTREES = (exp.ColumnDef, exp.Reference, exp.ForeignKey, exp.Identifier, exp.Literal)
+_LINEAGE_COMMANDS = frozenset({"INSERT", "MERGE", "UPDATE", "DELETE", "CREATE", "COPY", "WITH", "SELECT", "REPLACE"})
+_UNLOAD = re.compile(r"^\s*UNLOAD\s*\(\s*'((?:[^']|'')*)'\s*\)", re.IGNORECASE | re.DOTALL)
+_PSEUDO_TABLES = frozenset({"dual", "DUAL"})
+
+
+def _is_named_table(node: exp.Table) -> bool:
+    """A reference to a stored table (not a table function, stage or file path)."""
+    this = node.this
+    if not isinstance(this, exp.Identifier | exp.Dot):
+        return False
+    name = node.name
+    if name.startswith("@") and not isinstance(this, exp.Identifier):
+        return False
+    if "://" in name:
+        return False
+    return True
+
+
+class StatementAnalyzer:
+    """Extracts lineage from one statement; holds the per-script naming state (``USE``)."""
+
+    def __init__(self, namer: Namer) -> None:
+        self.namer = namer
+        self.dialect = namer.dialect
+
+    # -- tables ----------------------------------------------------------------------------------------
+    def read_tables(self, root: exp.Expression, exclude: set[int]) -> set[str]:
+        """Physical tables read anywhere under ``root`` (iterative walk; CTE names scoped)."""
+        found: set[str] = set()
+        stack: list[tuple[exp.Expression, frozenset[str]]] = [(root, frozenset())]
+        while stack:
+            node, ctes = stack.pop()
+            with_ = node.args.get("with_")
+            if isinstance(with_, exp.With):
+                visible = set(ctes)
+                recursive = bool(with_.args.get("recursive"))
+                names = [self.namer.ident(c.args["alias"].this) for c in with_.expressions if c.args.get("alias")]
+                if recursive:
+                    visible.update(names)
+                for cte in with_.expressions:
+                    alias = cte.args.get("alias")
+                    name = self.namer.ident(alias.this) if alias is not None else ""
+                    if recursive:
+                        stack.append((cte.this, frozenset(visible)))
+                    else:
+                        # a CTE body sees earlier CTEs only; ``WITH t AS (SELECT * FROM t)`` reads table t
+                        stack.append((cte.this, frozenset(visible)))
+                        visible.add(name)
+                ctes = frozenset(visible)
+            if isinstance(node, exp.Table) and id(node) not in exclude and _is_named_table(node):
+                parts = self.namer.table_parts(node)
+                if not (len(parts) == 1 and (parts[0] in ctes or parts[0] in _PSEUDO_TABLES)):
+                    found.add(self.namer.table_name(node))
+            for child in node.iter_expressions():
+                if child is with_ or isinstance(child, _SKIP_SUBTREES):
+                    continue
+                stack.append((child, ctes))
+        return found
+
+    def _target(self, node: exp.Expression | None) -> tuple[exp.Table | None, list[str]]:
+        """Target table node and explicit column list of an INSERT/CREATE target."""
+        cols: list[str] = []
+        if isinstance(node, exp.Schema):
+            for c in node.expressions:
+                if isinstance(c, exp.ColumnDef):
+                    cols.append(self.namer.column(c.this))
+                elif isinstance(c, exp.Identifier | exp.Column):
+                    cols.append(self.namer.column(c.this if isinstance(c, exp.Column) else c))
+            node = node.this
+        if isinstance(node, exp.Table) and _is_named_table(node):
+            return node, cols
+        return None, cols
+
+    # -- statements ------------------------------------------------------------------------------------
+    def analyze(self, stmt: exp.Expression, index: int, sql: str) -> StatementLineage:
+        """Lineage of one parsed statement."""
+        st = StatementLineage(index=index, sql=sql, kind=stmt.key.upper())
+        resolver = ColumnResolver(self.namer, supports_lateral_alias(self.dialect))
+        exclude: set[int] = set()
+        if isinstance(stmt, exp.Insert):
+            self._insert(stmt, st, resolver, exclude)
+        elif isinstance(stmt, exp.Create):
+            if not self._create(stmt, st, resolver, exclude):
+                return st
+        elif isinstance(stmt, exp.Select) and isinstance(stmt.args.get("into"), exp.Into):
+            self._select_into(stmt, st, resolver, exclude)
+        elif isinstance(stmt, exp.Merge):
+            self._merge(stmt, st, resolver, exclude)
+        elif isinstance(stmt, exp.Update):
+            self._update(stmt, st, resolver, exclude)
+        elif isinstance(stmt, exp.Delete):
+            self._delete(stmt, st, exclude)
+        elif isinstance(stmt, exp.Copy):
+            self._copy(stmt, st, resolver, exclude)
+        elif isinstance(stmt, exp.Query | exp.Subquery):
+            st.kind = "SELECT" if not isinstance(stmt, exp.SetOperation) else stmt.key.upper()
+        elif isinstance(stmt, exp.Use):
+            self._use(stmt)
+            return st
+        elif isinstance(stmt, exp.Drop):
+            st.kind = "DROP"
+            kind = str(stmt.args.get("kind") or "").upper()
+            if kind in ("TABLE", "VIEW", ""):
+                tables = stmt.args.get("tables") or ([stmt.this] if stmt.this else [])
+                st.dropped = {self.namer.table_name(t) for t in tables if isinstance(t, exp.Table)}
+            return st
+        elif isinstance(stmt, exp.Alter):
+            self._alter(stmt, st)
+            return st
+        elif isinstance(stmt, exp.Command):
+            return self._command(stmt, st)
+        else:
+            return st
+        st.sources |= self.read_tables(stmt, exclude)
+        self._mark_temporary(st)
+        return st
+
+    def _mark_temporary(self, st: StatementLineage) -> None:
+        for name in st.sources | st.targets:
+            last = name.rsplit(".", 1)[-1]
+            if last.startswith("#") or (last.startswith("@") and self.dialect in ("tsql", "fabric")):
+                st.temporary.add(name)
+
+    def _write_columns(
+        self, st: StatementLineage, target: str, outs: list[Output], cols: list[str]
+    ) -> None:
+        """Map a query's outputs onto target columns (by position when a column list is given)."""
+        if cols and not (len(outs) == 1 and outs[0].star and len(cols) > 1):
+            pairs = zip(cols, outs, strict=False)
+        else:
+            pairs = zip([o.name for o in outs], outs, strict=False)
+        for col, out in pairs:
+            for (table, src_col), tr in out.lineage.items():
+                dst_col = "*" if out.star else col
+                st.column_edges[((table, src_col), (target, dst_col))] = tr
+
+    def _insert(self, stmt: exp.Insert, st: StatementLineage, resolver: ColumnResolver, exclude: set[int]) -> None:
+        table, cols = self._target(stmt.this)
+        if table is None:
+            return
+        exclude.add(id(table))
+        target = self.namer.table_name(table)
+        st.targets.add(target)
+        query = stmt.expression
+        if query is None:
+            return
+        scope = resolver.with_ctes(stmt, None)
+        self._write_columns(st, target, resolver.outputs(query, scope), cols)
+
+    def _create(self, stmt: exp.Create, st: StatementLineage, resolver: ColumnResolver, exclude: set[int]) -> bool:
+        kind = str(stmt.args.get("kind") or "").upper()
+        if kind not in ("TABLE", "VIEW", "DYNAMIC TABLE", "MATERIALIZED VIEW", "EXTERNAL TABLE"):
+            st.kind = f"CREATE_{kind or 'OTHER'}".replace(" ", "_")
+            return False
+        table, cols = self._target(stmt.this)
+        if table is None:
+            return False
+        exclude.add(id(table))
+        target = self.namer.table_name(table)
+        st.targets.add(target)
+        props = stmt.args.get("properties")
+        prop_list = props.expressions if isinstance(props, exp.Properties) else []
+        materialized = any(isinstance(p, exp.MaterializedProperty) for p in prop_list)
+        if any(isinstance(p, exp.TemporaryProperty | exp.VolatileProperty) for p in prop_list):
+            st.temporary.add(target)
+        query = stmt.expression
+        if kind == "VIEW":
+            st.kind = "CREATE_MATERIALIZED_VIEW" if materialized else "CREATE_VIEW"
+        else:
+            st.kind = "CREATE_TABLE_AS" if query is not None else "CREATE_TABLE"
+        if isinstance(query, exp.Query | exp.Subquery):
+            scope = resolver.with_ctes(stmt, None)
+            self._write_columns(st, target, resolver.outputs(query, scope), cols)
+        for p in prop_list:
+            if isinstance(p, exp.LikeProperty) and isinstance(p.this, exp.Table):
+                like = self.namer.table_name(p.this)
+                st.kind = "CREATE_TABLE_LIKE"
+                if cols == []:
+                    st.column_edges[((like, "*"), (target, "*"))] = _identity()
+        clone = stmt.args.get("clone")
+        if isinstance(clone, exp.Clone) and isinstance(clone.this, exp.Table):
+            st.kind = "CREATE_TABLE_CLONE"
+            st.column_edges[((self.namer.table_name(clone.this), "*"), (target, "*"))] = _identity()
+        return True
+
+    def _select_into(
+        self, stmt: exp.Select, st: StatementLineage, resolver: ColumnResolver, exclude: set[int]
+    ) -> None:
+        into = stmt.args["into"]
+        st.kind = "SELECT_INTO"
+        table = into.this
+        if not isinstance(table, exp.Table):
+            return
+        exclude.add(id(table))
+        target = self.namer.table_name(table)
+        st.targets.add(target)
+        if into.args.get("temporary") or into.args.get("unlogged") is None and target.startswith("#"):
+            st.temporary.add(target)
+        self._write_columns(st, target, resolver.outputs(stmt, None), [])
+
+    def _dml_scope(
+        self, resolver: ColumnResolver, target_node: exp.Table, target: str, items: list[exp.Expression]
+    ) -> Scope:
+        scope = resolver.with_ctes(target_node.parent, None) if target_node.parent else None
+        dml = Scope(sources=[], ctes=scope.ctes if scope else {}, outer=None)
+        alias_node = target_node.args.get("alias")
+        alias = self.namer.ident(alias_node.this) if isinstance(alias_node, exp.TableAlias) and alias_node.this else ""
+        parts = self.namer.table_parts(target_node)
+        dml.sources.append(
+            Source(alias=alias, table=target, table_last=parts[-1] if parts else "", is_target=True)
+        )
+        for item in items:
+            resolver.add_source(item, dml)
+        return dml
+
+    def _set_items(
+        self, st: StatementLineage, resolver: ColumnResolver, scope: Scope, target: str, items: list[exp.Expression]
+    ) -> None:
+        for eq in items:
+            if not isinstance(eq, exp.EQ) or not isinstance(eq.this, exp.Column):
+                continue
+            col = self.namer.column(eq.this.this)
+            lineage: Lineage = resolver.expression_lineage(eq.expression, scope)
+            for (table, src_col), tr in lineage.items():
+                st.column_edges[((table, src_col), (target, col))] = tr
+
+    def _merge(self, stmt: exp.Merge, st: StatementLineage, resolver: ColumnResolver, exclude: set[int]) -> None:
+        table = stmt.this
+        if not isinstance(table, exp.Table):
+            return
+        exclude.add(id(table))
+        target = self.namer.table_name(table)
+        st.targets.add(target)
+        using = stmt.args.get("using")
+        scope = self._dml_scope(resolver, table, target, [using] if using is not None else [])
+        whens = stmt.args.get("whens")
+        for when in whens.expressions if isinstance(whens, exp.Whens) else []:
+            then = when.args.get("then")
+            if isinstance(then, exp.Update):
+                self._set_items(st, resolver, scope, target, then.expressions)
+            elif isinstance(then, exp.Insert):
+                cols = then.this.expressions if isinstance(then.this, exp.Tuple) else []
+                vals = then.expression.expressions if isinstance(then.expression, exp.Tuple) else []
+                for c, v in zip(cols, vals, strict=False):
+                    name = self.namer.column(c.this if isinstance(c, exp.Column) else c)
+                    for (t, src_col), tr in resolver.expression_lineage(v, scope).items():
+                        st.column_edges[((t, src_col), (target, name))] = tr
+
+    def _update(self, stmt: exp.Update, st: StatementLineage, resolver: ColumnResolver, exclude: set[int]) -> None:
+        table = stmt.this
+        if not isinstance(table, exp.Table):
+            return
+        exclude.add(id(table))
+        target = self.namer.table_name(table)
+        st.targets.add(target)
+        items: list[exp.Expression] = [j.this for j in table.args.get("joins") or []]
+        from_ = stmt.args.get("from_")
+        if isinstance(from_, exp.From):
+            items.append(from_.this)
+        for join in (from_.args.get("joins") if isinstance(from_, exp.From) else None) or []:
+            items.append(join.this)
+        for join in stmt.args.get("joins") or []:
+            items.append(join.this)
+        scope = self._dml_scope(resolver, table, target, items)
+        self._set_items(st, resolver, scope, target, stmt.expressions)
+
+    def _delete(self, stmt: exp.Delete, st: StatementLineage, exclude: set[int]) -> None:
+        tables = stmt.args.get("tables") or [stmt.this]
+        for table in tables:
+            if isinstance(table, exp.Table) and _is_named_table(table):
+                exclude.add(id(table))
+                st.targets.add(self.namer.table_name(table))
+        if stmt.args.get("tables") and isinstance(stmt.this, exp.Table):
+            # DELETE t1 FROM t1 JOIN t2: the FROM names the target again
+            if self.namer.table_name(stmt.this) in st.targets:
+                exclude.add(id(stmt.this))
+
+    def _copy(self, stmt: exp.Copy, st: StatementLineage, resolver: ColumnResolver, exclude: set[int]) -> None:
+        table = stmt.this
+        if isinstance(table, exp.Table) and _is_named_table(table) and not table.name.startswith("@"):
+            exclude.add(id(table))
+            st.targets.add(self.namer.table_name(table))
+
+    def _use(self, stmt: exp.Use) -> None:
+        table = stmt.this
+        if not isinstance(table, exp.Table):
+            return
+        kind = str(stmt.args["kind"].name).upper() if stmt.args.get("kind") else ""
+        parts = [self.namer.ident(p) for p in table.parts]
+        if not parts or kind in ("WAREHOUSE", "ROLE", "SECONDARY ROLES", "SECONDARY"):
+            return
+        if kind == "SCHEMA":
+            self.namer.set_defaults(parts[-2] if len(parts) > 1 else None, parts[-1])
+        elif kind in ("DATABASE", "CATALOG"):
+            self.namer.set_defaults(parts[-1], None)
+        elif len(parts) >= 2:
+            self.namer.set_defaults(parts[-2], parts[-1])
+        elif use_selects_database(self.dialect):
+            self.namer.set_defaults(parts[0], None)
+        else:
+            self.namer.set_defaults(None, parts[0])
+
+    def _alter(self, stmt: exp.Alter, st: StatementLineage) -> None:
+        st.kind = "ALTER"
+        for action in stmt.args.get("actions") or []:
+            if isinstance(action, exp.AlterRename) and isinstance(action.this, exp.Table):
+                if isinstance(stmt.this, exp.Table):
+                    old = self.namer.table_name(stmt.this)
+                    new_table = action.this
+                    if not new_table.db and stmt.this.db:  # RENAME TO keeps the schema
+                        new = ".".join([*old.split(".")[:-1], self.namer.ident(new_table.this, table=True)])
+                    else:
+                        new = self.namer.table_name(new_table)
+                    st.kind = "ALTER_RENAME"
+                    st.sources.add(old)
+                    st.targets.add(new)
+                    st.column_edges[((old, "*"), (new, "*"))] = _identity()
+
+    def _command(self, stmt: exp.Command, st: StatementLineage) -> StatementLineage:
+        keyword = str(stmt.this).upper()
+        st.kind = keyword or "COMMAND"
+        if keyword == "UNLOAD":
+            match = _UNLOAD.match(st.sql)
+            if match:
+                inner_sql = match.group(1).replace("''", "'")
+                inner = sqlglot.parse_one(inner_sql, read=self.dialect or None)
+                st.sources |= self.read_tables(inner, set())
+            return st
+        if keyword in _LINEAGE_COMMANDS:
+            st.unsupported = f"{keyword} statement uses syntax the {self.dialect or 'ansi'} parser does not support"
+        return st
+
+
+def _identity() -> Transformation:
+    return Transformation()
