@@ -1,0 +1,143 @@
+"""The FastAPI application: one router per API dialect over one store and one graph index."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from types import ModuleType
+
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+
+from headwater import __version__
+from headwater.api.auth import TokenService
+from headwater.api.errors import error_response, install_error_handlers
+from headwater.api.routers import native, om_entities, om_lineage, om_search, system
+from headwater.config import Settings
+from headwater.graph import GraphIndex
+from headwater.store import Store
+
+log = logging.getLogger("headwater")
+
+# Routers of other packages, included when present. Each may define `router`, and optionally
+# `on_startup(app)` / `on_shutdown(app)` for background work such as consumers and schedules.
+OPTIONAL_MODULES = (
+    "headwater.api.routers.openlineage",
+    "headwater.api.routers.atlan",
+    "headwater.api.routers.ingestion",
+    "headwater.api.routers.analysis",
+)
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+        "connect-src 'self'; frame-ancestors 'none'"
+    ),
+}
+_DOCS_PATHS = ("/docs", "/redoc", "/openapi.json")
+
+
+def _optional_modules() -> list[ModuleType]:
+    found = []
+    for name in OPTIONAL_MODULES:
+        try:
+            found.append(importlib.import_module(name))
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+    return found
+
+
+def open_store(settings: Settings) -> Store:
+    settings.ensure_data_dir()
+    return Store(settings.database_url)
+
+
+def ensure_admin_token(settings: Settings, tokens: TokenService) -> Path | None:
+    """On first start (no token exists yet) create an admin token in the data directory."""
+    if tokens.store.list_tokens():
+        return None
+    token = tokens.create("admin", name="first-admin")
+    path = settings.data_dir / "admin-token"
+    settings.ensure_data_dir()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(token + "\n")
+    return path
+
+
+def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
+    settings = settings or Settings()
+    store = store or open_store(settings)
+    modules = _optional_modules()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for mod in modules:
+            if hasattr(mod, "on_startup"):
+                mod.on_startup(app)
+        try:
+            yield
+        finally:
+            for mod in reversed(modules):
+                if hasattr(mod, "on_shutdown"):
+                    mod.on_shutdown(app)
+
+    app = FastAPI(
+        title="headwater",
+        version=__version__,
+        description=(
+            "Self-hostable data lineage: catalog, lineage graph, and OpenMetadata-, Atlan- and "
+            "OpenLineage-compatible APIs. Authenticate with `Authorization: Bearer <token>`."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.index = GraphIndex(store)
+    app.state.tokens = TokenService(store)
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def limits_and_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > settings.max_body_bytes:
+            return error_response(
+                413,
+                f"Request body too large ({length} bytes); the limit is {settings.max_body_bytes} (HEADWATER_MAX_BODY_BYTES)",
+            )
+        response = await call_next(request)
+        if not request.url.path.startswith(_DOCS_PATHS):
+            for key, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(key, value)
+        return response
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"]
+        )
+
+    app.include_router(system.router)
+    app.include_router(om_lineage.router)
+    app.include_router(om_entities.router)
+    app.include_router(om_search.router)
+    app.include_router(native.router)
+    for mod in modules:
+        if hasattr(mod, "router"):
+            app.include_router(mod.router)
+    try:
+        from headwater.web import mount_web
+    except ImportError:
+        pass
+    else:
+        mount_web(app)
+    return app

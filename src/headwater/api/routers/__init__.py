@@ -1,0 +1,1 @@
+"""One router per API dialect: OpenMetadata (entities, lineage, search), native, system."""

@@ -1,0 +1,43 @@
+"""Server settings: command-line options first, then HEADWATER_* environment variables, then defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_PORT = 8585
+# OpenMetadata's SDK refuses a server whose major.minor differs from its own: report the line we
+# test against, and let users change it with HEADWATER_OM_VERSION.
+DEFAULT_OM_VERSION = "1.12.14"
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"HEADWATER_{name}", default)
+
+
+@dataclass
+class Settings:
+    data_dir: Path = field(default_factory=lambda: Path(_env("DATA_DIR", "./data")))
+    db_url: str | None = field(default_factory=lambda: os.environ.get("HEADWATER_DB_URL") or None)
+    host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1"))
+    port: int = field(default_factory=lambda: int(_env("PORT", str(DEFAULT_PORT))))
+    auth: bool = field(
+        default_factory=lambda: _env("AUTH", "true").lower() not in ("0", "false", "no", "off")
+    )
+    om_version: str = field(default_factory=lambda: _env("OM_VERSION", DEFAULT_OM_VERSION))
+    max_depth: int = field(default_factory=lambda: int(_env("MAX_DEPTH", "10")))
+    node_limit: int = field(default_factory=lambda: int(_env("NODE_LIMIT", "5000")))
+    max_body_bytes: int = field(default_factory=lambda: int(_env("MAX_BODY_BYTES", str(32 * 1024 * 1024))))
+    cors_origins: list[str] = field(
+        default_factory=lambda: [o for o in _env("CORS_ORIGINS", "").split(",") if o.strip()]
+    )
+
+    @property
+    def database_url(self) -> str:
+        if self.db_url:
+            return self.db_url
+        return f"sqlite:///{(self.data_dir / 'headwater.db').resolve()}"
+
+    def ensure_data_dir(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)

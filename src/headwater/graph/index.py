@@ -1,0 +1,186 @@
+"""An in-memory adjacency index of the lineage graph, kept fresh from the store's lineage log.
+
+A recursive SQL CTE is about 10x slower than a plain in-memory BFS, so traversals run here. The
+index holds the bulk of the graph in compact CSR arrays (numpy, about 16 bytes per edge for both
+directions) plus small Python overlays for changes since the last rebuild. Before each read it
+applies the log entries written since it last looked, so several server processes on one
+PostgreSQL database all see every write.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+
+import numpy as np
+import numpy.typing as npt
+
+from headwater.store import Store
+
+_EDGE_KINDS = ("edge_add", "edge_remove", "asset_delete", "asset_restore", "asset_purge")
+REBUILD_AFTER = 200_000  # overlay entries before the CSR arrays are rebuilt
+
+
+class _Csr:
+    """Compressed sparse rows: neighbours of node n are indices[indptr[n]:indptr[n+1]]."""
+
+    __slots__ = ("indices", "indptr", "size")
+
+    def __init__(self, src: npt.NDArray[np.int64], dst: npt.NDArray[np.int64], size: int) -> None:
+        order = np.argsort(src, kind="stable")
+        self.indices = dst[order].astype(np.int32)
+        counts = np.bincount(src, minlength=size)
+        self.indptr = np.zeros(size + 1, dtype=np.int64)
+        np.cumsum(counts, out=self.indptr[1:])
+        self.size = size
+
+    def neighbours(self, node: int) -> list[int]:
+        if node >= self.size:
+            return []
+        lo = self.indptr[node]
+        hi = self.indptr[node + 1]
+        if lo == hi:
+            return []
+        out: list[int] = self.indices[lo:hi].tolist()
+        return out
+
+
+class GraphIndex:
+    """Upstream/downstream neighbours of every asset, plus which assets are deleted."""
+
+    def __init__(self, store: Store, *, freshness_check_interval: float = 0.0) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._built = False
+        self._seq = 0
+        self._out: _Csr | None = None
+        self._in: _Csr | None = None
+        self._added_out: dict[int, set[int]] = {}
+        self._added_in: dict[int, set[int]] = {}
+        self._removed: set[tuple[int, int]] = set()
+        self._deleted: set[int] = set()
+        self._overlay = 0
+        self._interval = freshness_check_interval
+        self._checked_at = 0.0
+
+    # -- building and refreshing ------------------------------------------------------------
+
+    def rebuild(self) -> None:
+        """Load every pair from the store into fresh CSR arrays."""
+        seq = self.store.max_log_seq()
+        src_parts: list[npt.NDArray[np.int64]] = []
+        dst_parts: list[npt.NDArray[np.int64]] = []
+        for batch in self.store.iter_edge_pairs():
+            arr = np.asarray(batch, dtype=np.int64).reshape(-1, 2)
+            src_parts.append(arr[:, 0])
+            dst_parts.append(arr[:, 1])
+        src = np.concatenate(src_parts) if src_parts else np.zeros(0, dtype=np.int64)
+        dst = np.concatenate(dst_parts) if dst_parts else np.zeros(0, dtype=np.int64)
+        size = int(max(src.max(initial=0), dst.max(initial=0))) + 1
+        out_csr = _Csr(src, dst, size)
+        in_csr = _Csr(dst, src, size)
+        deleted = self.store.deleted_pks()
+        with self._lock:
+            self._out, self._in = out_csr, in_csr
+            self._added_out, self._added_in, self._removed = {}, {}, set()
+            self._deleted = deleted
+            self._overlay = 0
+            self._seq = seq
+            self._built = True
+        # catch up with anything written while we were loading
+        self._apply_log()
+
+    def refresh(self) -> None:
+        """Bring the index up to date with the store (cheap when nothing changed)."""
+        if not self._built:
+            self.rebuild()
+            return
+        if self._interval:
+            now = time.monotonic()
+            if now - self._checked_at < self._interval:
+                return
+            self._checked_at = now
+        if self.store.max_log_seq() != self._seq:
+            self._apply_log()
+        if self._overlay > REBUILD_AFTER:
+            self.rebuild()
+
+    def _apply_log(self) -> None:
+        with self._lock:
+            while True:
+                entries = self.store.log_since(self._seq, _EDGE_KINDS)
+                if not entries:
+                    # skip past non-edge entries so the next freshness check is cheap
+                    self._seq = max(self._seq, self.store.max_log_seq())
+                    return
+                for e in entries:
+                    if e.kind == "edge_add" and e.to_pk is not None:
+                        self._add(e.from_pk, e.to_pk)
+                    elif e.kind == "edge_remove" and e.to_pk is not None:
+                        self._remove(e.from_pk, e.to_pk)
+                    elif e.kind == "asset_delete":
+                        self._deleted.add(e.from_pk)
+                    elif e.kind in ("asset_restore", "asset_purge"):
+                        self._deleted.discard(e.from_pk)
+                    self._seq = e.seq
+
+    def _in_base(self, f: int, t: int) -> bool:
+        assert self._out is not None
+        return t in self._out.neighbours(f)
+
+    def _add(self, f: int, t: int) -> None:
+        if (f, t) in self._removed:
+            self._removed.discard((f, t))
+            if self._in_base(f, t):
+                return
+        self._added_out.setdefault(f, set()).add(t)
+        self._added_in.setdefault(t, set()).add(f)
+        self._overlay += 1
+
+    def _remove(self, f: int, t: int) -> None:
+        outs = self._added_out.get(f)
+        if outs is not None and t in outs:
+            outs.discard(t)
+            self._added_in.get(t, set()).discard(f)
+        if self._in_base(f, t):
+            self._removed.add((f, t))
+        self._overlay += 1
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def is_deleted(self, pk: int) -> bool:
+        return pk in self._deleted
+
+    def downstream(self, pk: int) -> list[int]:
+        return self._neighbours(pk, self._out, self._added_out, outgoing=True)
+
+    def upstream(self, pk: int) -> list[int]:
+        return self._neighbours(pk, self._in, self._added_in, outgoing=False)
+
+    def _neighbours(
+        self, pk: int, csr: _Csr | None, added: dict[int, set[int]], *, outgoing: bool
+    ) -> list[int]:
+        base = csr.neighbours(pk) if csr is not None else []
+        if self._removed:
+            if outgoing:
+                base = [n for n in base if (pk, n) not in self._removed]
+            else:
+                base = [n for n in base if (n, pk) not in self._removed]
+        extra = added.get(pk)
+        if extra:
+            base = base + [n for n in extra if n not in base]
+        return base
+
+    def stats(self) -> dict[str, int]:
+        edges = int(self._out.indices.size) if self._out is not None else 0
+        return {
+            "base_edges": edges,
+            "overlay": self._overlay,
+            "deleted": len(self._deleted),
+            "seq": self._seq,
+        }
+
+
+def neighbours_many(index: GraphIndex, pks: Iterable[int], *, upstream: bool) -> dict[int, list[int]]:
+    return {pk: (index.upstream(pk) if upstream else index.downstream(pk)) for pk in pks}

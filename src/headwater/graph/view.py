@@ -1,0 +1,86 @@
+"""A lineage read assembled for output: the root, its node assets and the edges with details."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from headwater.graph.index import GraphIndex
+from headwater.graph.traversal import traverse
+from headwater.model.assets import Asset
+from headwater.model.lineage import EdgeView
+from headwater.model.types import AssetType
+from headwater.store import Store
+
+PIPELINE_TYPES = (AssetType.PIPELINE, AssetType.STORED_PROCEDURE, AssetType.PROCESS)
+
+
+@dataclass
+class LineageView:
+    root: Asset
+    nodes: dict[int, Asset] = field(default_factory=dict)
+    upstream: list[EdgeView] = field(default_factory=list)
+    downstream: list[EdgeView] = field(default_factory=list)
+    depth: dict[int, int] = field(default_factory=dict)
+    truncated: bool = False
+
+    def all_assets(self) -> dict[int, Asset]:
+        return {self.root.pk: self.root, **self.nodes}
+
+
+def build_lineage_view(
+    store: Store,
+    index: GraphIndex,
+    root: Asset,
+    *,
+    upstream_depth: int,
+    downstream_depth: int,
+    node_limit: int,
+    include_deleted: bool = False,
+) -> LineageView:
+    """Traverse from `root` and load what the answer shows.
+
+    For a pipeline (or stored procedure, or process) root, the edges it powers are part of its
+    lineage too, as OpenMetadata shows them: their sources upstream, their targets downstream.
+    """
+    result = traverse(
+        index,
+        root.pk,
+        upstream_depth=upstream_depth,
+        downstream_depth=downstream_depth,
+        node_limit=node_limit,
+        include_deleted=include_deleted,
+    )
+    up_pairs = list(result.upstream_edges)
+    down_pairs = list(result.downstream_edges)
+    node_pks = set(result.nodes)
+    depth = dict(result.depth)
+    if root.type in PIPELINE_TYPES and (upstream_depth > 0 or downstream_depth > 0):
+        powered = store.edges_by_pipeline([root.pk])
+        for f, t in powered:
+            if not include_deleted and (index.is_deleted(f) or index.is_deleted(t)):
+                continue
+            if len(node_pks) >= node_limit and (f not in node_pks or t not in node_pks):
+                result.truncated = True
+                continue
+            if upstream_depth > 0:
+                up_pairs.append((f, t))
+                node_pks.add(f)
+                depth.setdefault(f, -1)
+            if downstream_depth > 0:
+                down_pairs.append((f, t))
+                node_pks.add(t)
+                depth.setdefault(t, 1)
+    edges = store.get_edges(up_pairs + down_pairs)
+    assets = store.get_assets_by_pks(node_pks - {root.pk})
+    view = LineageView(root=root, nodes=assets, depth=depth, truncated=result.truncated)
+    seen_up: set[tuple[int, int]] = set()
+    for pair in up_pairs:
+        if pair in edges and pair not in seen_up:
+            seen_up.add(pair)
+            view.upstream.append(edges[pair])
+    seen_down: set[tuple[int, int]] = set()
+    for pair in down_pairs:
+        if pair in edges and pair not in seen_down:
+            seen_down.add(pair)
+            view.downstream.append(edges[pair])
+    return view

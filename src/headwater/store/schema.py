@@ -1,0 +1,154 @@
+"""The relational schema (SQLAlchemy Core). Alembic migrations in `migrations/` create and evolve it.
+
+Times are integer milliseconds since the epoch (OpenMetadata writes times that way) so that as-of
+reads compare integers. Assets carry a compact integer `pk` used by edges and the graph index; the
+public `id` (a UUID or an Atlan guid) is what APIs show.
+"""
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+assets = Table(
+    "assets",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("type", String(40), nullable=False),
+    Column("fqn", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("display_name", Text),
+    Column("description", Text),
+    Column("parent_pk", Integer, index=True),
+    Column("attributes", Text, nullable=False, default="{}"),
+    Column("partial", Boolean, nullable=False, default=False),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("version", Float, nullable=False, default=0.1),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("updated_by", String(200)),
+    UniqueConstraint("type", "fqn", name="uq_assets_type_fqn"),
+)
+Index("ix_assets_fqn", assets.c.fqn)
+Index("ix_assets_name", assets.c.name)
+
+# One row per connected pair (the graph index reads only this).
+edges = Table(
+    "edges",
+    metadata,
+    Column("from_pk", Integer, primary_key=True, autoincrement=False),
+    Column("to_pk", Integer, primary_key=True, autoincrement=False),
+    Column("description", Text),
+    Column("created_at", BigInteger, nullable=False),
+)
+Index("ix_edges_to_pk", edges.c.to_pk)
+
+# The details of each pair, one row per source, so a query log and an OpenLineage run seeing the same
+# flow are kept side by side.
+edge_details = Table(
+    "edge_details",
+    metadata,
+    Column("from_pk", Integer, primary_key=True, autoincrement=False),
+    Column("to_pk", Integer, primary_key=True, autoincrement=False),
+    Column("source", String(40), primary_key=True),
+    Column("details", Text, nullable=False),
+    Column("pipeline_pk", Integer),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+Index("ix_edge_details_pipeline", edge_details.c.pipeline_pk)
+Index("ix_edge_details_to", edge_details.c.to_pk)
+
+# Append-only log of every lineage change: keeps graph indexes of all processes fresh and lets the
+# graph be read as of any past time.
+lineage_log = Table(
+    "lineage_log",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("at", BigInteger, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("from_pk", Integer, nullable=False),
+    Column("to_pk", Integer),
+    Column("source", String(40)),
+    Column("details", Text),
+)
+Index("ix_lineage_log_at", lineage_log.c.at)
+Index("ix_lineage_log_pair", lineage_log.c.from_pk, lineage_log.c.to_pk)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("jti", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("scope", Text),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger),
+    Column("revoked_at", BigInteger),
+)
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+# Durable log of raw incoming events (OpenLineage over HTTP, Kafka, Kinesis): a 2xx means a row here.
+raw_events = Table(
+    "raw_events",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("received_at", BigInteger, nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("transport", String(40), nullable=False),
+    Column("dedup_key", String(128), unique=True),
+    Column("payload", Text, nullable=False),
+    Column("processed_at", BigInteger),
+    Column("error", Text),
+)
+Index("ix_raw_events_unprocessed", raw_events.c.processed_at)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("job_pk", Integer, nullable=False, index=True),
+    Column("state", String(20), nullable=False),
+    Column("started_at", BigInteger),
+    Column("ended_at", BigInteger),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("error_message", Text),
+    Column("facets", Text),
+)
+
+run_states = Table(
+    "run_states",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("state", String(20), primary_key=True),
+    Column("event_time", BigInteger, primary_key=True),
+    Column("received_at", BigInteger, nullable=False),
+)
+
+run_datasets = Table(
+    "run_datasets",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("asset_pk", Integer, primary_key=True, autoincrement=False),
+    Column("direction", String(10), primary_key=True),
+    Column("event_time", BigInteger, nullable=False),
+)
+Index("ix_run_datasets_asset", run_datasets.c.asset_pk)

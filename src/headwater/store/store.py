@@ -1,0 +1,1003 @@
+"""The one interface to persistence: assets, lineage edges, the lineage log, tokens and settings.
+
+Every write is one transaction that also appends to `lineage_log` when lineage changes, so graph
+indexes in any number of processes can catch up and the graph can be replayed as of a past time.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy.engine import Connection
+
+from headwater.identity.fqn import quote_name
+from headwater.identity.hierarchy import parent_candidates
+from headwater.model.assets import Asset, AssetInput, ColumnInput
+from headwater.model.lineage import EdgeView, LineageDetails
+from headwater.model.types import AssetType, LineageSource
+from headwater.store import schema as s
+from headwater.store.engine import make_engine, migrate, sqlite_write_lock
+
+CHUNK = 500
+
+
+class StoreError(Exception):
+    """A request the store cannot carry out; `status` is the HTTP status it maps to."""
+
+    status = 400
+
+
+class NotFoundError(StoreError):
+    status = 404
+
+
+class InvalidError(StoreError):
+    status = 400
+
+
+class ConflictError(StoreError):
+    status = 409
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+@dataclass(frozen=True)
+class EdgeWrite:
+    """One edge to add or replace: the details of one source between two assets."""
+
+    from_pk: int
+    to_pk: int
+    details: LineageDetails
+    description: str | None = None
+    pipeline_pk: int | None = None
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    seq: int
+    at: int
+    kind: str
+    from_pk: int
+    to_pk: int | None
+    source: str | None
+    details: str | None
+
+
+class Store:
+    """Persistence behind one interface, for SQLite (default) and PostgreSQL."""
+
+    def __init__(self, url: str, *, run_migrations: bool = True, pool_size: int = 10) -> None:
+        self.url = url
+        self.engine = make_engine(url, pool_size=pool_size)
+        self._write_lock = sqlite_write_lock(url)
+        if run_migrations:
+            migrate(self.engine)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- transactions -------------------------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction (serialised per process on SQLite so clients never see a lock)."""
+        if self._write_lock is not None:
+            with (
+                self._write_lock,
+                self.engine.connect().execution_options(headwater_write=True) as conn,
+                conn.begin(),
+            ):
+                yield conn
+        else:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    # -- assets -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _row_to_asset(row: Row[Any]) -> Asset:
+        m = row._mapping
+        return Asset(
+            pk=m["pk"],
+            id=m["id"],
+            type=AssetType(m["type"]),
+            fqn=m["fqn"],
+            name=m["name"],
+            display_name=m["display_name"],
+            description=m["description"],
+            parent_pk=m["parent_pk"],
+            attributes=json.loads(m["attributes"] or "{}"),
+            partial=bool(m["partial"]),
+            deleted=bool(m["deleted"]),
+            version=m["version"],
+            created_at=m["created_at"],
+            updated_at=m["updated_at"],
+            updated_by=m["updated_by"],
+        )
+
+    def upsert_asset(self, item: AssetInput, actor: str | None = None) -> tuple[Asset, bool]:
+        """Create or update one asset by (type, FQN); returns it and whether it was created."""
+        return self.upsert_assets([item], actor)[0]
+
+    def upsert_assets(
+        self, items: Sequence[AssetInput], actor: str | None = None, *, conn: Connection | None = None
+    ) -> list[tuple[Asset, bool]]:
+        """Create or update many assets in one transaction (parents before children in `items`)."""
+        if conn is None:
+            with self.write() as c:
+                return self._upsert_assets(c, items, actor)
+        return self._upsert_assets(conn, items, actor)
+
+    def _upsert_assets(
+        self, conn: Connection, items: Sequence[AssetInput], actor: str | None
+    ) -> list[tuple[Asset, bool]]:
+        ts = now_ms()
+        keys = [(i.type.value, i.fqn) for i in items]
+        existing = self._rows_by_keys(conn, keys)
+        parents = self._resolve_parents(conn, items)
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        created_keys: set[tuple[str, str]] = set()
+        for item, key in zip(items, keys, strict=True):
+            row = existing.get(key)
+            parent_pk = parents.get(key)
+            if row is None:
+                if key in created_keys:
+                    continue  # same asset twice in one batch: the first wins
+                created_keys.add(key)
+                inserts.append(
+                    {
+                        "id": item.id or str(uuid.uuid4()),
+                        "type": item.type.value,
+                        "fqn": item.fqn,
+                        "name": item.name,
+                        "display_name": item.display_name,
+                        "description": item.description,
+                        "parent_pk": parent_pk,
+                        "attributes": json.dumps(item.attributes, sort_keys=True, default=str),
+                        "partial": item.partial,
+                        "deleted": False,
+                        "version": 0.1,
+                        "created_at": ts,
+                        "updated_at": ts,
+                        "updated_by": actor,
+                    }
+                )
+            else:
+                m = row._mapping
+                attrs = json.loads(m["attributes"] or "{}")
+                merged = {**attrs, **item.attributes}
+                # a placeholder stays partial only while nothing but placeholders describe it
+                partial = bool(m["partial"]) and item.partial
+                new = {
+                    "name": item.name,
+                    "display_name": item.display_name if item.display_name is not None else m["display_name"],
+                    "description": item.description if item.description is not None else m["description"],
+                    "parent_pk": parent_pk if parent_pk is not None else m["parent_pk"],
+                    "attributes": json.dumps(merged, sort_keys=True, default=str),
+                    "partial": partial,
+                    "deleted": False,
+                }
+                changed = any(new[k] != m[k] for k in new)
+                if changed:
+                    updates.append(
+                        {
+                            "b_pk": m["pk"],
+                            **new,
+                            "version": round(m["version"] + 0.1, 1),
+                            "updated_at": ts,
+                            "updated_by": actor,
+                        }
+                    )
+        if inserts:
+            for chunk in _chunks(inserts, 2000):
+                conn.execute(insert(s.assets), list(chunk))
+        if updates:
+            from sqlalchemy import bindparam
+
+            stmt = (
+                update(s.assets)
+                .where(s.assets.c.pk == bindparam("b_pk"))
+                .values(
+                    {
+                        k: bindparam(k)
+                        for k in (
+                            "name",
+                            "display_name",
+                            "description",
+                            "parent_pk",
+                            "attributes",
+                            "partial",
+                            "deleted",
+                            "version",
+                            "updated_at",
+                            "updated_by",
+                        )
+                    }
+                )
+            )
+            conn.execute(stmt, updates)
+        # parents created in this same batch: link them now that they exist
+        orphans = [it for it, k in zip(items, keys, strict=True) if parents.get(k) is None]
+        if orphans and (inserts or updates):
+            late = self._resolve_parents(conn, orphans)
+            if late:
+                fresh = self._rows_by_keys(conn, list(late))
+                for key, ppk in late.items():
+                    conn.execute(
+                        update(s.assets)
+                        .where(s.assets.c.pk == fresh[key]._mapping["pk"])
+                        .values(parent_pk=ppk)
+                    )
+        rows = self._rows_by_keys(conn, keys)
+        result: list[tuple[Asset, bool]] = []
+        for key in keys:
+            result.append((self._row_to_asset(rows[key]), key in created_keys and key not in existing))
+        # columns after their parents exist
+        column_items = [
+            (it, rows[k]._mapping["pk"]) for it, k in zip(items, keys, strict=True) if it.columns is not None
+        ]
+        if column_items:
+            self._sync_columns(conn, column_items, actor, ts)
+        return result
+
+    def _sync_columns(
+        self,
+        conn: Connection,
+        parents: list[tuple[AssetInput, int]],
+        actor: str | None,
+        ts: int,
+    ) -> None:
+        """Make each parent's column children exactly the given list (upsert, drop the rest)."""
+        col_inputs: list[AssetInput] = []
+        keep: dict[int, set[str]] = {}
+        for parent, parent_pk in parents:
+            assert parent.columns is not None
+            keep[parent_pk] = set()
+            for pos, col in enumerate(parent.columns, start=1):
+                col_inputs.extend(self._column_inputs(parent.fqn, col, pos))
+                keep[parent_pk].add(parent.fqn + "." + quote_name(col.name))
+        if col_inputs:
+            self._upsert_assets(conn, col_inputs, actor)
+        for parent_pk, fqns in keep.items():
+            rows = conn.execute(
+                select(s.assets.c.pk, s.assets.c.fqn).where(
+                    s.assets.c.parent_pk == parent_pk, s.assets.c.type == AssetType.COLUMN.value
+                )
+            ).all()
+            stale = [r.pk for r in rows if r.fqn not in fqns]
+            if stale:
+                self._purge_assets(conn, stale, ts)
+
+    @staticmethod
+    def _column_inputs(parent_fqn: str, col: ColumnInput, position: int) -> list[AssetInput]:
+        fqn = parent_fqn + "." + quote_name(col.name)
+        attrs = dict(col.attributes)
+        if col.data_type is not None:
+            attrs["dataType"] = col.data_type
+        attrs.setdefault("ordinalPosition", position)
+        children = attrs.pop("children", None)
+        out = [
+            AssetInput(
+                type=AssetType.COLUMN,
+                fqn=fqn,
+                name=col.name,
+                description=col.description,
+                parent_fqn=parent_fqn,
+                attributes=attrs,
+            )
+        ]
+        if isinstance(children, list):
+            for pos, child in enumerate(children, start=1):
+                if isinstance(child, dict) and child.get("name"):
+                    out.extend(
+                        Store._column_inputs(
+                            fqn,
+                            ColumnInput(
+                                name=str(child["name"]),
+                                data_type=child.get("dataType"),
+                                description=child.get("description"),
+                                attributes={
+                                    k: v for k, v in child.items() if k not in ("name", "description")
+                                },
+                            ),
+                            pos,
+                        )
+                    )
+        return out
+
+    def _rows_by_keys(
+        self, conn: Connection, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], Row[Any]]:
+        found: dict[tuple[str, str], Row[Any]] = {}
+        unique = list(dict.fromkeys(keys))
+        for chunk in _chunks(unique):
+            rows = conn.execute(
+                select(s.assets).where(tuple_(s.assets.c.type, s.assets.c.fqn).in_(list(chunk)))
+            )
+            for row in rows:
+                found[(row.type, row.fqn)] = row
+        return found
+
+    def _resolve_parents(self, conn: Connection, items: Sequence[AssetInput]) -> dict[tuple[str, str], int]:
+        wanted: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for item in items:
+            if item.parent_fqn is not None:
+                cands = [
+                    (t.value, f) for t, f in parent_candidates(item.type, item.fqn) if f == item.parent_fqn
+                ]
+                if not cands:
+                    cands = [(t.value, item.parent_fqn) for t in AssetType]
+            else:
+                cands = [(t.value, f) for t, f in parent_candidates(item.type, item.fqn)]
+            wanted[(item.type.value, item.fqn)] = cands
+        all_keys = [k for cands in wanted.values() for k in cands]
+        # parents created earlier in this same batch are visible: the batch inserts parents first
+        rows = self._rows_by_keys(conn, all_keys) if all_keys else {}
+        out: dict[tuple[str, str], int] = {}
+        for key, cands in wanted.items():
+            for cand in cands:
+                if cand in rows:
+                    out[key] = rows[cand]._mapping["pk"]
+                    break
+        return out
+
+    def get_asset(self, asset_id: str) -> Asset | None:
+        with self.read() as conn:
+            row = conn.execute(select(s.assets).where(s.assets.c.id == asset_id)).first()
+        return self._row_to_asset(row) if row else None
+
+    def get_asset_by_pk(self, pk: int) -> Asset | None:
+        return self.get_assets_by_pks([pk]).get(pk)
+
+    def get_asset_by_fqn(self, asset_type: AssetType | str, fqn: str) -> Asset | None:
+        with self.read() as conn:
+            row = conn.execute(
+                select(s.assets).where(s.assets.c.type == str(asset_type), s.assets.c.fqn == fqn)
+            ).first()
+        return self._row_to_asset(row) if row else None
+
+    def find_assets_by_fqn(self, fqn: str) -> list[Asset]:
+        """Assets of any type with this FQN (a service and a database may share one)."""
+        with self.read() as conn:
+            rows = conn.execute(select(s.assets).where(s.assets.c.fqn == fqn)).all()
+        return [self._row_to_asset(r) for r in rows]
+
+    def get_assets_by_pks(self, pks: Iterable[int]) -> dict[int, Asset]:
+        out: dict[int, Asset] = {}
+        ids = list(dict.fromkeys(pks))
+        with self.read() as conn:
+            for chunk in _chunks(ids):
+                for row in conn.execute(select(s.assets).where(s.assets.c.pk.in_(list(chunk)))):
+                    out[row.pk] = self._row_to_asset(row)
+        return out
+
+    def get_assets_by_ids(self, ids: Iterable[str]) -> dict[str, Asset]:
+        out: dict[str, Asset] = {}
+        wanted = list(dict.fromkeys(ids))
+        with self.read() as conn:
+            for chunk in _chunks(wanted):
+                for row in conn.execute(select(s.assets).where(s.assets.c.id.in_(list(chunk)))):
+                    out[row.id] = self._row_to_asset(row)
+        return out
+
+    def list_assets(
+        self,
+        *,
+        types: Sequence[str] | None = None,
+        q: str | None = None,
+        parent_pk: int | None = None,
+        fqn_prefix: str | None = None,
+        include_deleted: bool = False,
+        deleted_only: bool = False,
+        limit: int = 10,
+        offset: int = 0,
+        after_pk: int | None = None,
+        with_total: bool = True,
+    ) -> tuple[list[Asset], int]:
+        """A page of assets ordered by pk, filtered by type, name/FQN substring, parent or prefix."""
+        conds: list[Any] = []
+        if types:
+            conds.append(s.assets.c.type.in_(list(types)))
+        if q:
+            pattern = f"%{q.lower()}%"
+            conds.append(
+                or_(func.lower(s.assets.c.name).like(pattern), func.lower(s.assets.c.fqn).like(pattern))
+            )
+        if parent_pk is not None:
+            conds.append(s.assets.c.parent_pk == parent_pk)
+        if fqn_prefix:
+            conds.append(
+                s.assets.c.fqn.like(fqn_prefix.replace("%", r"\%").replace("_", r"\_") + "%", escape="\\")
+            )
+        if deleted_only:
+            conds.append(s.assets.c.deleted.is_(True))
+        elif not include_deleted:
+            conds.append(s.assets.c.deleted.is_(False))
+        where = and_(*conds) if conds else None
+        stmt = select(s.assets)
+        if where is not None:
+            stmt = stmt.where(where)
+        if after_pk is not None:
+            stmt = stmt.where(s.assets.c.pk > after_pk)
+        stmt = stmt.order_by(s.assets.c.pk).limit(limit).offset(offset)
+        with self.read() as conn:
+            rows = conn.execute(stmt).all()
+            total = 0
+            if with_total:
+                count = select(func.count()).select_from(s.assets)
+                if where is not None:
+                    count = count.where(where)
+                total = int(conn.execute(count).scalar_one())
+        return [self._row_to_asset(r) for r in rows], total
+
+    def children_of(
+        self, parent_pks: Sequence[int], types: Sequence[str] | None = None
+    ) -> dict[int, list[Asset]]:
+        """Children of each parent, in position order (columns keep their ordinal order)."""
+        out: dict[int, list[Asset]] = {pk: [] for pk in parent_pks}
+        with self.read() as conn:
+            for chunk in _chunks(list(parent_pks)):
+                stmt = select(s.assets).where(s.assets.c.parent_pk.in_(list(chunk)))
+                if types:
+                    stmt = stmt.where(s.assets.c.type.in_(list(types)))
+                for row in conn.execute(stmt.order_by(s.assets.c.pk)):
+                    out[row.parent_pk].append(self._row_to_asset(row))
+        for kids in out.values():
+            kids.sort(key=lambda a: (a.attributes.get("ordinalPosition") or 0, a.pk))
+        return out
+
+    def columns_of(self, parent_pks: Sequence[int]) -> dict[int, list[Asset]]:
+        return self.children_of(parent_pks, [AssetType.COLUMN.value])
+
+    def column_fqns_of(self, parent_pk: int) -> set[str]:
+        """Every column FQN under an asset, nested columns included."""
+        out: set[str] = set()
+        frontier = [parent_pk]
+        while frontier:
+            kids = self.columns_of(frontier)
+            frontier = []
+            for cols in kids.values():
+                for col in cols:
+                    out.add(col.fqn)
+                    frontier.append(col.pk)
+        return out
+
+    def update_asset_fields(self, pk: int, actor: str | None, **fields: Any) -> Asset:
+        """Set plain fields (name, display_name, description, attributes dict) of one asset."""
+        values: dict[str, Any] = {}
+        for key, value in fields.items():
+            values[key] = json.dumps(value, sort_keys=True, default=str) if key == "attributes" else value
+        with self.write() as conn:
+            row = conn.execute(select(s.assets.c.version).where(s.assets.c.pk == pk)).first()
+            if row is None:
+                raise NotFoundError(f"asset {pk} not found")
+            values.update(version=round(row.version + 0.1, 1), updated_at=now_ms(), updated_by=actor)
+            conn.execute(update(s.assets).where(s.assets.c.pk == pk).values(values))
+        asset = self.get_asset_by_pk(pk)
+        assert asset is not None
+        return asset
+
+    def descendants(self, conn: Connection, pk: int) -> list[int]:
+        out: list[int] = []
+        frontier = [pk]
+        while frontier:
+            kids: list[int] = []
+            for chunk in _chunks(frontier):
+                kids.extend(
+                    r.pk
+                    for r in conn.execute(select(s.assets.c.pk).where(s.assets.c.parent_pk.in_(list(chunk))))
+                )
+            out.extend(kids)
+            frontier = kids
+        return out
+
+    def has_non_column_children(self, pk: int) -> bool:
+        with self.read() as conn:
+            row = conn.execute(
+                select(s.assets.c.pk)
+                .where(
+                    s.assets.c.parent_pk == pk,
+                    s.assets.c.type != AssetType.COLUMN.value,
+                    s.assets.c.deleted.is_(False),
+                )
+                .limit(1)
+            ).first()
+        return row is not None
+
+    def soft_delete_asset(self, pk: int, actor: str | None = None, *, recursive: bool = True) -> list[int]:
+        """Mark an asset (and its descendants) deleted; its edges are hidden, not removed."""
+        ts = now_ms()
+        with self.write() as conn:
+            pks = [pk, *(self.descendants(conn, pk) if recursive else [])]
+            for chunk in _chunks(pks):
+                conn.execute(
+                    update(s.assets)
+                    .where(s.assets.c.pk.in_(list(chunk)), s.assets.c.deleted.is_(False))
+                    .values(deleted=True, updated_at=ts, updated_by=actor)
+                )
+            conn.execute(
+                insert(s.lineage_log),
+                [{"at": ts, "kind": "asset_delete", "from_pk": p, "to_pk": None} for p in pks],
+            )
+        return pks
+
+    def restore_asset(self, pk: int, actor: str | None = None) -> None:
+        ts = now_ms()
+        with self.write() as conn:
+            pks = [pk, *self.descendants(conn, pk)]
+            for chunk in _chunks(pks):
+                conn.execute(
+                    update(s.assets)
+                    .where(s.assets.c.pk.in_(list(chunk)))
+                    .values(deleted=False, updated_at=ts, updated_by=actor)
+                )
+            conn.execute(
+                insert(s.lineage_log),
+                [{"at": ts, "kind": "asset_restore", "from_pk": p, "to_pk": None} for p in pks],
+            )
+
+    def hard_delete_asset(self, pk: int) -> list[int]:
+        """Remove an asset, its descendants and every edge touching them, for good."""
+        ts = now_ms()
+        with self.write() as conn:
+            pks = [pk, *self.descendants(conn, pk)]
+            self._purge_assets(conn, pks, ts)
+        return pks
+
+    def _purge_assets(self, conn: Connection, pks: Sequence[int], ts: int) -> None:
+        for chunk in _chunks(list(pks)):
+            ids = list(chunk)
+            pairs = conn.execute(
+                select(s.edges.c.from_pk, s.edges.c.to_pk).where(
+                    or_(s.edges.c.from_pk.in_(ids), s.edges.c.to_pk.in_(ids))
+                )
+            ).all()
+            self._remove_pairs(conn, [(p.from_pk, p.to_pk) for p in pairs], ts)
+            # edges powered by a removed pipeline lose that reference
+            powered = conn.execute(select(s.edge_details).where(s.edge_details.c.pipeline_pk.in_(ids))).all()
+            for row in powered:
+                details = json.loads(row.details)
+                details.pop("pipeline", None)
+                self._write_details(
+                    conn, row.from_pk, row.to_pk, row.source, details, None, row.created_at, ts
+                )
+            conn.execute(delete(s.assets).where(s.assets.c.pk.in_(ids)))
+            conn.execute(
+                insert(s.lineage_log), [{"at": ts, "kind": "asset_purge", "from_pk": p} for p in ids]
+            )
+
+    # -- lineage edges ------------------------------------------------------------------------
+
+    def put_edges(
+        self, writes: Sequence[EdgeWrite], actor: str | None = None, *, conn: Connection | None = None
+    ) -> list[bool]:
+        """Add or replace edge details (per source); returns for each write whether the pair is new."""
+        if conn is None:
+            with self.write() as c:
+                return self._put_edges(c, writes, actor)
+        return self._put_edges(conn, writes, actor)
+
+    def _put_edges(self, conn: Connection, writes: Sequence[EdgeWrite], actor: str | None) -> list[bool]:
+        ts = now_ms()
+        pairs = list(dict.fromkeys((w.from_pk, w.to_pk) for w in writes))
+        existing_pairs: dict[tuple[int, int], Any] = {}
+        existing_details: dict[tuple[int, int, str], int] = {}
+        for chunk in _chunks(pairs):
+            for row in conn.execute(
+                select(s.edges.c.from_pk, s.edges.c.to_pk, s.edges.c.description).where(
+                    tuple_(s.edges.c.from_pk, s.edges.c.to_pk).in_(list(chunk))
+                )
+            ):
+                existing_pairs[(row.from_pk, row.to_pk)] = row.description
+            for drow in conn.execute(
+                select(
+                    s.edge_details.c.from_pk,
+                    s.edge_details.c.to_pk,
+                    s.edge_details.c.source,
+                    s.edge_details.c.created_at,
+                ).where(tuple_(s.edge_details.c.from_pk, s.edge_details.c.to_pk).in_(list(chunk)))
+            ):
+                existing_details[(drow.from_pk, drow.to_pk, drow.source)] = drow.created_at
+        new_pairs: list[dict[str, Any]] = []
+        seen_new: set[tuple[int, int]] = set()
+        desc_updates: list[dict[str, Any]] = []
+        detail_inserts: list[dict[str, Any]] = []
+        detail_updates: list[dict[str, Any]] = []
+        log: list[dict[str, Any]] = []
+        result: list[bool] = []
+        batch_details: dict[tuple[int, int, str], int] = {}
+        for w in writes:
+            pair = (w.from_pk, w.to_pk)
+            is_new = pair not in existing_pairs and pair not in seen_new
+            result.append(pair not in existing_pairs)
+            if is_new:
+                seen_new.add(pair)
+                new_pairs.append(
+                    {"from_pk": w.from_pk, "to_pk": w.to_pk, "description": w.description, "created_at": ts}
+                )
+                log.append(
+                    {
+                        "at": ts,
+                        "kind": "edge_add",
+                        "from_pk": w.from_pk,
+                        "to_pk": w.to_pk,
+                        "source": None,
+                        "details": None,
+                    }
+                )
+            elif w.description is not None and existing_pairs.get(pair) != w.description:
+                desc_updates.append({"b_from": w.from_pk, "b_to": w.to_pk, "description": w.description})
+            source = w.details.source.value
+            key = (w.from_pk, w.to_pk, source)
+            created = existing_details.get(key) or batch_details.get(key)
+            details = w.details.model_dump(mode="json", exclude_none=True)
+            details["source"] = source
+            details["createdAt"] = created or ts
+            details["createdBy"] = details.get("createdBy") or actor
+            details["updatedAt"] = ts
+            details["updatedBy"] = actor or details.get("updatedBy")
+            text = json.dumps(details, sort_keys=True)
+            detail_row = {
+                "from_pk": w.from_pk,
+                "to_pk": w.to_pk,
+                "source": source,
+                "details": text,
+                "pipeline_pk": w.pipeline_pk,
+                "created_at": created or ts,
+                "updated_at": ts,
+            }
+            if key in existing_details or key in batch_details:
+                detail_updates.append(
+                    {
+                        **{f"b_{k}": v for k, v in detail_row.items() if k in ("from_pk", "to_pk", "source")},
+                        **detail_row,
+                    }
+                )
+            else:
+                batch_details[key] = ts
+                detail_inserts.append(detail_row)
+            log.append(
+                {
+                    "at": ts,
+                    "kind": "details_put",
+                    "from_pk": w.from_pk,
+                    "to_pk": w.to_pk,
+                    "source": source,
+                    "details": text,
+                }
+            )
+        from sqlalchemy import bindparam
+
+        if new_pairs:
+            conn.execute(insert(s.edges), new_pairs)
+        if desc_updates:
+            conn.execute(
+                update(s.edges)
+                .where(s.edges.c.from_pk == bindparam("b_from"), s.edges.c.to_pk == bindparam("b_to"))
+                .values(description=bindparam("description")),
+                desc_updates,
+            )
+        if detail_inserts:
+            conn.execute(insert(s.edge_details), detail_inserts)
+        if detail_updates:
+            conn.execute(
+                update(s.edge_details)
+                .where(
+                    s.edge_details.c.from_pk == bindparam("b_from_pk"),
+                    s.edge_details.c.to_pk == bindparam("b_to_pk"),
+                    s.edge_details.c.source == bindparam("b_source"),
+                )
+                .values(
+                    details=bindparam("details"),
+                    pipeline_pk=bindparam("pipeline_pk"),
+                    updated_at=bindparam("updated_at"),
+                ),
+                [
+                    {k: v for k, v in u.items() if k not in ("from_pk", "to_pk", "source", "created_at")}
+                    for u in detail_updates
+                ],
+            )
+        if log:
+            conn.execute(insert(s.lineage_log), log)
+        return result
+
+    def _write_details(
+        self,
+        conn: Connection,
+        from_pk: int,
+        to_pk: int,
+        source: str,
+        details: dict[str, Any],
+        pipeline_pk: int | None,
+        created_at: int,
+        ts: int,
+    ) -> None:
+        text = json.dumps(details, sort_keys=True)
+        conn.execute(
+            update(s.edge_details)
+            .where(
+                s.edge_details.c.from_pk == from_pk,
+                s.edge_details.c.to_pk == to_pk,
+                s.edge_details.c.source == source,
+            )
+            .values(details=text, pipeline_pk=pipeline_pk, updated_at=ts)
+        )
+        conn.execute(
+            insert(s.lineage_log),
+            [
+                {
+                    "at": ts,
+                    "kind": "details_put",
+                    "from_pk": from_pk,
+                    "to_pk": to_pk,
+                    "source": source,
+                    "details": text,
+                }
+            ],
+        )
+
+    def _remove_pairs(self, conn: Connection, pairs: Sequence[tuple[int, int]], ts: int) -> int:
+        if not pairs:
+            return 0
+        log: list[dict[str, Any]] = []
+        for chunk in _chunks(list(pairs)):
+            rows = conn.execute(
+                select(s.edge_details.c.from_pk, s.edge_details.c.to_pk, s.edge_details.c.source).where(
+                    tuple_(s.edge_details.c.from_pk, s.edge_details.c.to_pk).in_(list(chunk))
+                )
+            ).all()
+            log.extend(
+                {
+                    "at": ts,
+                    "kind": "details_remove",
+                    "from_pk": r.from_pk,
+                    "to_pk": r.to_pk,
+                    "source": r.source,
+                }
+                for r in rows
+            )
+            conn.execute(
+                delete(s.edge_details).where(
+                    tuple_(s.edge_details.c.from_pk, s.edge_details.c.to_pk).in_(list(chunk))
+                )
+            )
+            conn.execute(delete(s.edges).where(tuple_(s.edges.c.from_pk, s.edges.c.to_pk).in_(list(chunk))))
+            log.extend({"at": ts, "kind": "edge_remove", "from_pk": f, "to_pk": t} for f, t in chunk)
+        conn.execute(insert(s.lineage_log), log)
+        return len(pairs)
+
+    def delete_edge(self, from_pk: int, to_pk: int) -> bool:
+        """Remove a pair and all its details; False when there was no such edge."""
+        with self.write() as conn:
+            exists = conn.execute(
+                select(s.edges.c.from_pk).where(s.edges.c.from_pk == from_pk, s.edges.c.to_pk == to_pk)
+            ).first()
+            if exists is None:
+                return False
+            self._remove_pairs(conn, [(from_pk, to_pk)], now_ms())
+        return True
+
+    def delete_edge_details(self, from_pk: int, to_pk: int, sources: Sequence[str]) -> int:
+        """Remove the details of some sources; the pair goes when no source is left."""
+        with self.write() as conn:
+            return self._delete_details(conn, [(from_pk, to_pk, src) for src in sources], now_ms())
+
+    def _delete_details(self, conn: Connection, keys: Sequence[tuple[int, int, str]], ts: int) -> int:
+        removed = 0
+        touched: set[tuple[int, int]] = set()
+        log: list[dict[str, Any]] = []
+        for f, t, src in keys:
+            res = conn.execute(
+                delete(s.edge_details).where(
+                    s.edge_details.c.from_pk == f, s.edge_details.c.to_pk == t, s.edge_details.c.source == src
+                )
+            )
+            if res.rowcount:
+                removed += 1
+                touched.add((f, t))
+                log.append({"at": ts, "kind": "details_remove", "from_pk": f, "to_pk": t, "source": src})
+        for f, t in touched:
+            left = conn.execute(
+                select(s.edge_details.c.source)
+                .where(s.edge_details.c.from_pk == f, s.edge_details.c.to_pk == t)
+                .limit(1)
+            ).first()
+            if left is None:
+                conn.execute(delete(s.edges).where(s.edges.c.from_pk == f, s.edges.c.to_pk == t))
+                log.append({"at": ts, "kind": "edge_remove", "from_pk": f, "to_pk": t})
+        if log:
+            conn.execute(insert(s.lineage_log), log)
+        return removed
+
+    def delete_edges_into_by_source(self, to_pk: int, source: str) -> int:
+        """Remove the `source` details of every edge into `to_pk` (OpenMetadata's delete-by-source)."""
+        with self.write() as conn:
+            rows = conn.execute(
+                select(s.edge_details.c.from_pk).where(
+                    s.edge_details.c.to_pk == to_pk, s.edge_details.c.source == source
+                )
+            ).all()
+            return self._delete_details(conn, [(r.from_pk, to_pk, source) for r in rows], now_ms())
+
+    def delete_edges_by_pipeline(self, pipeline_pk: int) -> int:
+        """Remove the details of every edge powered by a pipeline (delete-by-source PipelineLineage)."""
+        with self.write() as conn:
+            rows = conn.execute(
+                select(s.edge_details.c.from_pk, s.edge_details.c.to_pk, s.edge_details.c.source).where(
+                    s.edge_details.c.pipeline_pk == pipeline_pk
+                )
+            ).all()
+            return self._delete_details(conn, [(r.from_pk, r.to_pk, r.source) for r in rows], now_ms())
+
+    def edges_by_pipeline(self, pipeline_pks: Sequence[int]) -> list[tuple[int, int]]:
+        with self.read() as conn:
+            rows = conn.execute(
+                select(s.edge_details.c.from_pk, s.edge_details.c.to_pk)
+                .where(s.edge_details.c.pipeline_pk.in_(list(pipeline_pks)))
+                .distinct()
+            ).all()
+        return [(r.from_pk, r.to_pk) for r in rows]
+
+    def get_edge(self, from_pk: int, to_pk: int) -> EdgeView | None:
+        return self.get_edges([(from_pk, to_pk)]).get((from_pk, to_pk))
+
+    def get_edges(self, pairs: Sequence[tuple[int, int]]) -> dict[tuple[int, int], EdgeView]:
+        """The edges among the given pairs that exist, with every source's details."""
+        out: dict[tuple[int, int], EdgeView] = {}
+        details: dict[tuple[int, int], list[LineageDetails]] = {}
+        unique = list(dict.fromkeys(pairs))
+        with self.read() as conn:
+            for chunk in _chunks(unique):
+                rows = conn.execute(
+                    select(s.edges).where(tuple_(s.edges.c.from_pk, s.edges.c.to_pk).in_(list(chunk)))
+                ).all()
+                for r in rows:
+                    out[(r.from_pk, r.to_pk)] = EdgeView(
+                        from_pk=r.from_pk, to_pk=r.to_pk, details=[], edge_description=r.description
+                    )
+                drows = conn.execute(
+                    select(s.edge_details.c.from_pk, s.edge_details.c.to_pk, s.edge_details.c.details).where(
+                        tuple_(s.edge_details.c.from_pk, s.edge_details.c.to_pk).in_(list(chunk))
+                    )
+                ).all()
+                for d in drows:
+                    details.setdefault((d.from_pk, d.to_pk), []).append(
+                        LineageDetails.model_validate_json(d.details)
+                    )
+        for pair, view in out.items():
+            view.details = sorted(details.get(pair, []), key=lambda d: d.updatedAt or 0)
+        return out
+
+    def edge_pairs_touching(self, pks: Sequence[int]) -> list[tuple[int, int]]:
+        with self.read() as conn:
+            out: list[tuple[int, int]] = []
+            for chunk in _chunks(list(pks)):
+                ids = list(chunk)
+                rows = conn.execute(
+                    select(s.edges.c.from_pk, s.edges.c.to_pk).where(
+                        or_(s.edges.c.from_pk.in_(ids), s.edges.c.to_pk.in_(ids))
+                    )
+                ).all()
+                out.extend((r.from_pk, r.to_pk) for r in rows)
+        return list(dict.fromkeys(out))
+
+    # -- graph index support ------------------------------------------------------------------
+
+    def iter_edge_pairs(self, batch: int = 200_000) -> Iterator[list[tuple[int, int]]]:
+        """All connected pairs, in batches (used to build an in-memory index)."""
+        with self.read() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=batch).execute(
+                select(s.edges.c.from_pk, s.edges.c.to_pk)
+            )
+            for part in result.partitions(batch):
+                yield [(r[0], r[1]) for r in part]
+
+    def deleted_pks(self) -> set[int]:
+        with self.read() as conn:
+            return {r.pk for r in conn.execute(select(s.assets.c.pk).where(s.assets.c.deleted.is_(True)))}
+
+    def max_asset_pk(self) -> int:
+        with self.read() as conn:
+            return int(conn.execute(select(func.coalesce(func.max(s.assets.c.pk), 0))).scalar_one())
+
+    def max_log_seq(self) -> int:
+        with self.read() as conn:
+            return int(conn.exec_driver_sql("SELECT coalesce(max(seq), 0) FROM lineage_log").scalar_one())
+
+    def log_since(self, seq: int, kinds: Sequence[str] | None = None, limit: int = 100_000) -> list[LogEntry]:
+        stmt = select(s.lineage_log).where(s.lineage_log.c.seq > seq)
+        if kinds:
+            stmt = stmt.where(s.lineage_log.c.kind.in_(list(kinds)))
+        with self.read() as conn:
+            rows = conn.execute(stmt.order_by(s.lineage_log.c.seq).limit(limit)).all()
+        return [LogEntry(r.seq, r.at, r.kind, r.from_pk, r.to_pk, r.source, r.details) for r in rows]
+
+    def count(self, table: str) -> int:
+        with self.read() as conn:
+            return int(conn.execute(select(func.count()).select_from(s.metadata.tables[table])).scalar_one())
+
+    # -- settings -----------------------------------------------------------------------------
+
+    def get_setting(self, key: str) -> str | None:
+        with self.read() as conn:
+            row = conn.execute(select(s.settings.c.value).where(s.settings.c.key == key)).first()
+        return row.value if row else None
+
+    def get_or_create_setting(self, key: str, factory: Any) -> str:
+        """Read a setting, creating it once (race-safe across processes) with `factory()`."""
+        value = self.get_setting(key)
+        if value is not None:
+            return value
+        try:
+            with self.write() as conn:
+                conn.execute(insert(s.settings).values(key=key, value=factory()))
+        except Exception:  # another process won the race
+            pass
+        value = self.get_setting(key)
+        assert value is not None
+        return value
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self.write() as conn:
+            if conn.execute(select(s.settings.c.key).where(s.settings.c.key == key)).first():
+                conn.execute(update(s.settings).where(s.settings.c.key == key).values(value=value))
+            else:
+                conn.execute(insert(s.settings).values(key=key, value=value))
+
+    # -- tokens -------------------------------------------------------------------------------
+
+    def add_token(
+        self, jti: str, name: str, role: str, expires_at: int | None, scope: str | None = None
+    ) -> None:
+        with self.write() as conn:
+            conn.execute(
+                insert(s.tokens).values(
+                    jti=jti, name=name, role=role, scope=scope, created_at=now_ms(), expires_at=expires_at
+                )
+            )
+
+    def get_token(self, jti: str) -> dict[str, Any] | None:
+        with self.read() as conn:
+            row = conn.execute(select(s.tokens).where(s.tokens.c.jti == jti)).first()
+        return dict(row._mapping) if row else None
+
+    def list_tokens(self) -> list[dict[str, Any]]:
+        with self.read() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(s.tokens).order_by(s.tokens.c.created_at))]
+
+    def revoke_token(self, jti: str) -> bool:
+        with self.write() as conn:
+            res = conn.execute(
+                update(s.tokens)
+                .where(s.tokens.c.jti == jti, s.tokens.c.revoked_at.is_(None))
+                .values(revoked_at=now_ms())
+            )
+        return bool(res.rowcount)
+
+
+def default_source(details: LineageDetails) -> LineageSource:
+    return details.source
