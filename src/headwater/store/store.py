@@ -50,6 +50,14 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+_LOG_KEYS = ("at", "kind", "from_pk", "to_pk", "source", "details")
+
+
+def _log_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Log rows with every column present (executemany needs identical keys)."""
+    return [{k: r.get(k) for k in _LOG_KEYS} for r in rows]
+
+
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -541,7 +549,7 @@ class Store:
                 )
             conn.execute(
                 insert(s.lineage_log),
-                [{"at": ts, "kind": "asset_delete", "from_pk": p, "to_pk": None} for p in pks],
+                _log_rows([{"at": ts, "kind": "asset_delete", "from_pk": p} for p in pks]),
             )
         return pks
 
@@ -557,7 +565,7 @@ class Store:
                 )
             conn.execute(
                 insert(s.lineage_log),
-                [{"at": ts, "kind": "asset_restore", "from_pk": p, "to_pk": None} for p in pks],
+                _log_rows([{"at": ts, "kind": "asset_restore", "from_pk": p} for p in pks]),
             )
 
     def hard_delete_asset(self, pk: int) -> list[int]:
@@ -587,7 +595,8 @@ class Store:
                 )
             conn.execute(delete(s.assets).where(s.assets.c.pk.in_(ids)))
             conn.execute(
-                insert(s.lineage_log), [{"at": ts, "kind": "asset_purge", "from_pk": p} for p in ids]
+                insert(s.lineage_log),
+                _log_rows([{"at": ts, "kind": "asset_purge", "from_pk": p} for p in ids]),
             )
 
     # -- lineage edges ------------------------------------------------------------------------
@@ -722,7 +731,7 @@ class Store:
                 ],
             )
         if log:
-            conn.execute(insert(s.lineage_log), log)
+            conn.execute(insert(s.lineage_log), _log_rows(log))
         return result
 
     def _write_details(
@@ -748,16 +757,18 @@ class Store:
         )
         conn.execute(
             insert(s.lineage_log),
-            [
-                {
-                    "at": ts,
-                    "kind": "details_put",
-                    "from_pk": from_pk,
-                    "to_pk": to_pk,
-                    "source": source,
-                    "details": text,
-                }
-            ],
+            _log_rows(
+                [
+                    {
+                        "at": ts,
+                        "kind": "details_put",
+                        "from_pk": from_pk,
+                        "to_pk": to_pk,
+                        "source": source,
+                        "details": text,
+                    }
+                ]
+            ),
         )
 
     def _remove_pairs(self, conn: Connection, pairs: Sequence[tuple[int, int]], ts: int) -> int:
@@ -787,7 +798,7 @@ class Store:
             )
             conn.execute(delete(s.edges).where(tuple_(s.edges.c.from_pk, s.edges.c.to_pk).in_(list(chunk))))
             log.extend({"at": ts, "kind": "edge_remove", "from_pk": f, "to_pk": t} for f, t in chunk)
-        conn.execute(insert(s.lineage_log), log)
+        conn.execute(insert(s.lineage_log), _log_rows(log))
         return len(pairs)
 
     def delete_edge(self, from_pk: int, to_pk: int) -> bool:
@@ -830,7 +841,7 @@ class Store:
                 conn.execute(delete(s.edges).where(s.edges.c.from_pk == f, s.edges.c.to_pk == t))
                 log.append({"at": ts, "kind": "edge_remove", "from_pk": f, "to_pk": t})
         if log:
-            conn.execute(insert(s.lineage_log), log)
+            conn.execute(insert(s.lineage_log), _log_rows(log))
         return removed
 
     def delete_edges_into_by_source(self, to_pk: int, source: str) -> int:

@@ -1,0 +1,138 @@
+"""The store's contract, on SQLite and PostgreSQL: upserts by FQN, edges per source, the lineage log."""
+
+from __future__ import annotations
+
+from headwater.model import AssetInput, AssetType, ColumnInput, ColumnLineage, LineageDetails, LineageSource
+from headwater.model.lineage import merge_details
+from headwater.store import EdgeWrite, Store
+
+
+def _tables(store: Store, *names: str) -> dict[str, int]:
+    items = [
+        AssetInput(type=AssetType.DATABASE_SERVICE, fqn="pg", name="pg"),
+        AssetInput(type=AssetType.DATABASE, fqn="pg.db", name="db"),
+        AssetInput(type=AssetType.DATABASE_SCHEMA, fqn="pg.db.s", name="s"),
+    ]
+    items += [
+        AssetInput(type=AssetType.TABLE, fqn=f"pg.db.s.{n}", name=n, columns=[ColumnInput(name="id"), ColumnInput(name="v")])
+        for n in names
+    ]
+    return {a.name: a.pk for a, _ in store.upsert_assets(items)}
+
+
+def test_upsert_by_fqn_updates_in_place_and_links_parents(store: Store) -> None:
+    pks = _tables(store, "a")
+    again, created = store.upsert_asset(
+        AssetInput(type=AssetType.TABLE, fqn="pg.db.s.a", name="a", description="now described")
+    )
+    assert not created and again.pk == pks["a"] and again.description == "now described"
+    assert again.version > 0.1
+    schema = store.get_asset_by_fqn(AssetType.DATABASE_SCHEMA, "pg.db.s")
+    assert schema is not None and again.parent_pk == schema.pk
+    cols = store.columns_of([pks["a"]])[pks["a"]]
+    assert [c.fqn for c in cols] == ["pg.db.s.a.id", "pg.db.s.a.v"]
+
+
+def test_columns_are_synced_to_the_given_list(store: Store) -> None:
+    pks = _tables(store, "a")
+    store.upsert_asset(
+        AssetInput(type=AssetType.TABLE, fqn="pg.db.s.a", name="a", columns=[ColumnInput(name="id"), ColumnInput(name="x.y")])
+    )
+    assert store.column_fqns_of(pks["a"]) == {"pg.db.s.a.id", 'pg.db.s.a."x.y"'}
+
+
+def test_partial_asset_is_completed_not_duplicated(store: Store) -> None:
+    placeholder, created = store.upsert_asset(
+        AssetInput(type=AssetType.TABLE, fqn="pg.db.s.late", name="late", partial=True)
+    )
+    assert created and placeholder.partial
+    full, created = store.upsert_asset(AssetInput(type=AssetType.TABLE, fqn="pg.db.s.late", name="late"))
+    assert not created and full.pk == placeholder.pk and not full.partial
+
+
+def test_same_source_replaces_other_sources_kept_side_by_side(store: Store) -> None:
+    pks = _tables(store, "a", "b")
+    col = ColumnLineage(fromColumns=["pg.db.s.a.id"], toColumn="pg.db.s.b.id")
+    assert store.put_edges([EdgeWrite(pks["a"], pks["b"], LineageDetails(sqlQuery="q1", source=LineageSource.QUERY_LINEAGE))]) == [True]
+    assert store.put_edges([EdgeWrite(pks["a"], pks["b"], LineageDetails(sqlQuery="q2", source=LineageSource.QUERY_LINEAGE))]) == [False]
+    store.put_edges([EdgeWrite(pks["a"], pks["b"], LineageDetails(columnsLineage=[col], source=LineageSource.OPEN_LINEAGE))])
+    edge = store.get_edge(pks["a"], pks["b"])
+    assert edge is not None
+    by_source = {d.source: d for d in edge.details}
+    assert set(by_source) == {LineageSource.QUERY_LINEAGE, LineageSource.OPEN_LINEAGE}
+    assert by_source[LineageSource.QUERY_LINEAGE].sqlQuery == "q2"
+    merged = merge_details(edge.details)
+    assert merged["sqlQuery"] == "q2"
+    assert merged["columnsLineage"] == [{"fromColumns": ["pg.db.s.a.id"], "toColumn": "pg.db.s.b.id"}]
+    assert set(merged["sources"]) == {"QueryLineage", "OpenLineage"}
+    assert store.count("edges") == 1
+
+
+def test_every_change_is_logged_with_a_time(store: Store) -> None:
+    pks = _tables(store, "a", "b")
+    store.put_edges([EdgeWrite(pks["a"], pks["b"], LineageDetails(sqlQuery="q"))])
+    store.delete_edge(pks["a"], pks["b"])
+    kinds = [e.kind for e in store.log_since(0)]
+    assert kinds == ["edge_add", "details_put", "details_remove", "edge_remove"]
+    assert all(e.at > 0 for e in store.log_since(0))
+    assert store.get_edge(pks["a"], pks["b"]) is None
+
+
+def test_removing_the_last_source_removes_the_edge(store: Store) -> None:
+    pks = _tables(store, "a", "b")
+    store.put_edges([
+        EdgeWrite(pks["a"], pks["b"], LineageDetails(source=LineageSource.VIEW_LINEAGE)),
+        EdgeWrite(pks["a"], pks["b"], LineageDetails(source=LineageSource.MANUAL)),
+    ])
+    assert store.delete_edges_into_by_source(pks["b"], "ViewLineage") == 1
+    assert store.get_edge(pks["a"], pks["b"]) is not None
+    assert store.delete_edges_into_by_source(pks["b"], "Manual") == 1
+    assert store.get_edge(pks["a"], pks["b"]) is None
+
+
+def test_hard_delete_removes_edges_and_children(store: Store) -> None:
+    pks = _tables(store, "a", "b")
+    store.put_edges([EdgeWrite(pks["a"], pks["b"], LineageDetails())])
+    removed = store.hard_delete_asset(pks["a"])
+    assert len(removed) == 3  # the table and its two columns
+    assert store.get_asset_by_pk(pks["a"]) is None
+    assert store.count("edges") == 0
+    assert store.get_asset_by_fqn(AssetType.COLUMN, "pg.db.s.a.id") is None
+
+
+def test_soft_delete_keeps_edges_and_can_be_restored(store: Store) -> None:
+    pks = _tables(store, "a", "b")
+    store.put_edges([EdgeWrite(pks["a"], pks["b"], LineageDetails())])
+    store.soft_delete_asset(pks["a"])
+    asset = store.get_asset_by_pk(pks["a"])
+    assert asset is not None and asset.deleted
+    assert store.count("edges") == 1
+    store.restore_asset(pks["a"])
+    asset = store.get_asset_by_pk(pks["a"])
+    assert asset is not None and not asset.deleted
+
+
+def test_pipeline_reference_is_indexed_and_deletable(store: Store) -> None:
+    pks = _tables(store, "a", "b", "c")
+    store.upsert_assets([
+        AssetInput(type=AssetType.PIPELINE_SERVICE, fqn="af", name="af"),
+        AssetInput(type=AssetType.PIPELINE, fqn="af.etl", name="etl"),
+    ])
+    pipe = store.get_asset_by_fqn(AssetType.PIPELINE, "af.etl")
+    assert pipe is not None
+    store.put_edges([
+        EdgeWrite(pks["a"], pks["b"], LineageDetails(pipeline={"id": pipe.id, "type": "pipeline"}), pipeline_pk=pipe.pk),
+        EdgeWrite(pks["b"], pks["c"], LineageDetails()),
+    ])
+    assert store.edges_by_pipeline([pipe.pk]) == [(pks["a"], pks["b"])]
+    assert store.delete_edges_by_pipeline(pipe.pk) == 1
+    assert store.get_edge(pks["a"], pks["b"]) is None
+    assert store.get_edge(pks["b"], pks["c"]) is not None
+
+
+def test_list_assets_filters_and_pages(store: Store) -> None:
+    _tables(store, "orders", "order_items", "customers")
+    page, total = store.list_assets(types=["table"], q="ORDER", limit=1)
+    assert total == 2 and len(page) == 1
+    rest, _ = store.list_assets(types=["table"], q="order", limit=5, after_pk=page[0].pk)
+    assert {a.name for a in page + rest} == {"orders", "order_items"}
