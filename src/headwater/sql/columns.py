@@ -111,9 +111,15 @@ class ColumnResolver:
     def source_for(self, item: exp.Expression, scope: Scope) -> Source | None:
         """Source for one FROM/JOIN item, resolving CTE names."""
         alias_node = item.args.get("alias")
-        alias = self.namer.ident(alias_node.this) if isinstance(alias_node, exp.TableAlias) and alias_node.this else ""
+        alias = (
+            self.namer.ident(alias_node.this)
+            if isinstance(alias_node, exp.TableAlias) and alias_node.this
+            else ""
+        )
         alias_cols = (
-            [self.namer.column(c) for c in alias_node.columns] if isinstance(alias_node, exp.TableAlias) else []
+            [self.namer.column(c) for c in alias_node.columns]
+            if isinstance(alias_node, exp.TableAlias)
+            else []
         )
         if isinstance(item, exp.Table):
             if not isinstance(item.this, exp.Identifier | exp.Dot):

@@ -18,7 +18,9 @@ from headwater.sql.names import Namer
 from headwater.sql.result import StatementLineage, Transformation
 
 _SKIP_SUBTREES = (exp.ColumnDef, exp.Reference, exp.ForeignKey, exp.Identifier, exp.Literal)
-_LINEAGE_COMMANDS = frozenset({"INSERT", "MERGE", "UPDATE", "DELETE", "CREATE", "COPY", "WITH", "SELECT", "REPLACE"})
+_LINEAGE_COMMANDS = frozenset(
+    {"INSERT", "MERGE", "UPDATE", "DELETE", "CREATE", "COPY", "WITH", "SELECT", "REPLACE"}
+)
 _UNLOAD = re.compile(r"^\s*UNLOAD\s*\(\s*'((?:[^']|'')*)'\s*\)", re.IGNORECASE | re.DOTALL)
 _PSEUDO_TABLES = frozenset({"dual", "DUAL"})
 
@@ -54,7 +56,9 @@ class StatementAnalyzer:
             if isinstance(with_, exp.With):
                 visible = set(ctes)
                 recursive = bool(with_.args.get("recursive"))
-                names = [self.namer.ident(c.args["alias"].this) for c in with_.expressions if c.args.get("alias")]
+                names = [
+                    self.namer.ident(c.args["alias"].this) for c in with_.expressions if c.args.get("alias")
+                ]
                 if recursive:
                     visible.update(names)
                 for cte in with_.expressions:
@@ -141,9 +145,7 @@ class StatementAnalyzer:
             if last.startswith("#") or (last.startswith("@") and self.dialect in ("tsql", "fabric")):
                 st.temporary.add(name)
 
-    def _write_columns(
-        self, st: StatementLineage, target: str, outs: list[Output], cols: list[str]
-    ) -> None:
+    def _write_columns(self, st: StatementLineage, target: str, outs: list[Output], cols: list[str]) -> None:
         """Map a query's outputs onto target columns (by position when a column list is given)."""
         if cols and not (len(outs) == 1 and outs[0].star and len(cols) > 1):
             pairs = zip(cols, outs, strict=False)
@@ -154,7 +156,9 @@ class StatementAnalyzer:
                 dst_col = "*" if out.star else col
                 st.column_edges[((table, src_col), (target, dst_col))] = tr
 
-    def _insert(self, stmt: exp.Insert, st: StatementLineage, resolver: ColumnResolver, exclude: set[int]) -> None:
+    def _insert(
+        self, stmt: exp.Insert, st: StatementLineage, resolver: ColumnResolver, exclude: set[int]
+    ) -> None:
         table, cols = self._target(stmt.this)
         if table is None:
             return
@@ -167,7 +171,9 @@ class StatementAnalyzer:
         scope = resolver.with_ctes(stmt, None)
         self._write_columns(st, target, resolver.outputs(query, scope), cols)
 
-    def _create(self, stmt: exp.Create, st: StatementLineage, resolver: ColumnResolver, exclude: set[int]) -> bool:
+    def _create(
+        self, stmt: exp.Create, st: StatementLineage, resolver: ColumnResolver, exclude: set[int]
+    ) -> bool:
         kind = str(stmt.args.get("kind") or "").upper()
         if kind not in ("TABLE", "VIEW", "DYNAMIC TABLE", "MATERIALIZED VIEW", "EXTERNAL TABLE"):
             st.kind = f"CREATE_{kind or 'OTHER'}".replace(" ", "_")
@@ -224,7 +230,11 @@ class StatementAnalyzer:
         scope = resolver.with_ctes(target_node.parent, None) if target_node.parent else None
         dml = Scope(sources=[], ctes=scope.ctes if scope else {}, outer=None)
         alias_node = target_node.args.get("alias")
-        alias = self.namer.ident(alias_node.this) if isinstance(alias_node, exp.TableAlias) and alias_node.this else ""
+        alias = (
+            self.namer.ident(alias_node.this)
+            if isinstance(alias_node, exp.TableAlias) and alias_node.this
+            else ""
+        )
         parts = self.namer.table_parts(target_node)
         dml.sources.append(
             Source(alias=alias, table=target, table_last=parts[-1] if parts else "", is_target=True)
@@ -234,7 +244,12 @@ class StatementAnalyzer:
         return dml
 
     def _set_items(
-        self, st: StatementLineage, resolver: ColumnResolver, scope: Scope, target: str, items: list[exp.Expression]
+        self,
+        st: StatementLineage,
+        resolver: ColumnResolver,
+        scope: Scope,
+        target: str,
+        items: list[exp.Expression],
     ) -> None:
         for eq in items:
             if not isinstance(eq, exp.EQ) or not isinstance(eq.this, exp.Column):
@@ -244,7 +259,9 @@ class StatementAnalyzer:
             for (table, src_col), tr in lineage.items():
                 st.column_edges[((table, src_col), (target, col))] = tr
 
-    def _merge(self, stmt: exp.Merge, st: StatementLineage, resolver: ColumnResolver, exclude: set[int]) -> None:
+    def _merge(
+        self, stmt: exp.Merge, st: StatementLineage, resolver: ColumnResolver, exclude: set[int]
+    ) -> None:
         table = stmt.this
         if not isinstance(table, exp.Table):
             return
@@ -266,7 +283,9 @@ class StatementAnalyzer:
                     for (t, src_col), tr in resolver.expression_lineage(v, scope).items():
                         st.column_edges[((t, src_col), (target, name))] = tr
 
-    def _update(self, stmt: exp.Update, st: StatementLineage, resolver: ColumnResolver, exclude: set[int]) -> None:
+    def _update(
+        self, stmt: exp.Update, st: StatementLineage, resolver: ColumnResolver, exclude: set[int]
+    ) -> None:
         table = stmt.this
         if not isinstance(table, exp.Table):
             return
@@ -295,7 +314,9 @@ class StatementAnalyzer:
             if self.namer.table_name(stmt.this) in st.targets:
                 exclude.add(id(stmt.this))
 
-    def _copy(self, stmt: exp.Copy, st: StatementLineage, resolver: ColumnResolver, exclude: set[int]) -> None:
+    def _copy(
+        self, stmt: exp.Copy, st: StatementLineage, resolver: ColumnResolver, exclude: set[int]
+    ) -> None:
         table = stmt.this
         if isinstance(table, exp.Table) and _is_named_table(table) and not table.name.startswith("@"):
             exclude.add(id(table))
@@ -347,7 +368,9 @@ class StatementAnalyzer:
                 st.sources |= self.read_tables(inner, set())
             return st
         if keyword in _LINEAGE_COMMANDS:
-            st.unsupported = f"{keyword} statement uses syntax the {self.dialect or 'ansi'} parser does not support"
+            st.unsupported = (
+                f"{keyword} statement uses syntax the {self.dialect or 'ansi'} parser does not support"
+            )
         return st
 
 

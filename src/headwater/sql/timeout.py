@@ -13,7 +13,7 @@ import ctypes
 import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -94,3 +94,63 @@ def run_with_deadline(fn: Callable[[], T], seconds: float | None) -> T:
                 _set_async_exc(thread_id, None)
     except StatementTimeout:
         raise DeadlineExceeded(f"statement took longer than {seconds:g} s") from None
+
+
+def _child_main(fn: Callable[[], Any], conn: Any) -> None:
+    try:
+        conn.send(("ok", fn()))
+    except BaseException as exc:  # report every failure to the parent, never hang it
+        conn.send(("error", (type(exc).__name__, str(exc))))
+    finally:
+        conn.close()
+
+
+def fork_available() -> bool:
+    """Whether :func:`run_in_child` can run (needs the ``fork`` start method)."""
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def run_in_child(fn: Callable[[], T], seconds: float | None) -> T:
+    """Run ``fn`` in a forked child process and kill it at the deadline.
+
+    sqlglot's compiled parser (sqlglotc) holds the GIL and never returns to the
+    interpreter while it parses, so neither an async exception nor another
+    thread can stop it; only a separate process can be stopped on time. Used for
+    large statements, where the fork costs little next to the parse.
+    """
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    reader, writer = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child_main, args=(fn, writer), daemon=True)
+    proc.start()
+    writer.close()
+    try:
+        if not reader.poll(seconds if seconds and seconds > 0 else None):
+            raise DeadlineExceeded(f"statement took longer than {seconds:g} s")
+        try:
+            status, payload = reader.recv()
+        except EOFError:
+            raise RuntimeError("the worker process died while parsing") from None
+    finally:
+        reader.close()
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+    if status == "ok":
+        return payload  # type: ignore[no-any-return]
+    name, message = payload
+    if name == "RecursionError":
+        raise RecursionError(message)
+    raise ChildError(name, message)
+
+
+class ChildError(Exception):
+    """An exception raised inside :func:`run_in_child`, re-raised in the parent by name."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+        self.message = message
