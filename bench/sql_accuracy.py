@@ -1,0 +1,206 @@
+"""Accuracy proxy: exact-match rates on cases taken, at run time, from sqllineage's own test suite.
+
+Usage::
+
+    .venv/bin/python bench/sql_accuracy.py [--peers sqllineage,collate-sqllineage] [--show-failures 30]
+
+The sdist (``sqllineage==1.5.9``) is downloaded into ``bench/.cache`` and its tests are
+run under pytest in the sqllineage venv with the assertion helpers replaced by
+recorders; nothing from it is copied into the repository. This is a proxy for the
+held-out corpus (written by sqllineage's authors, so it favours sqllineage's own
+conventions, e.g. ``CREATE TABLE`` without AS counts as a write and unqualified
+columns in joins resolve in particular ways). File-path sources/targets
+(``Path`` objects) are left out of the expected sets: headwater reports tables only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tarfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sql_parse import ROOT, ensure_venv, run_ours, run_peer  # noqa: E402
+
+CACHE = ROOT / ".cache"
+SDIST = "sqllineage==1.5.9"
+
+RECORDER = r'''
+import json, os
+import pytest
+
+OUT = os.environ["HW_RECORD"]
+
+def _name(t):
+    cls = type(t).__name__
+    if cls == "Path":
+        return None
+    s = str(t)
+    return s[len("<default>."):] if s.startswith("<default>.") else s
+
+def _col(c):
+    return (c.qualifier + "." if c.qualifier else "") + c.column
+
+def _write(rec):
+    with open(OUT, "a") as fh:
+        fh.write(json.dumps(rec) + "\n")
+
+def _schema(provider):
+    return getattr(provider, "_hw_schema", None)
+
+def pytest_configure(config):
+    import tests.helpers as h
+
+    def table(sql, source_tables=None, target_tables=None, dialect="ansi", test_sqlfluff=True, test_sqlparse=True):
+        if not test_sqlfluff:
+            return
+        src = [n for n in (_name(t) for t in (source_tables or [])) if n is not None]
+        tgt = [n for n in (_name(t) for t in (target_tables or [])) if n is not None]
+        _write({"kind": "table", "sql": sql, "dialect": dialect, "sources": src, "targets": tgt,
+                "test": os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]})
+
+    def column(sql, column_lineages=None, dialect="ansi", metadata_provider=None, test_sqlfluff=True,
+               test_sqlparse=True):
+        if not test_sqlfluff:
+            return
+        pairs = [[_col(s), _col(t)] for s, t in (column_lineages or [])]
+        _write({"kind": "column", "sql": sql, "dialect": dialect, "columns": pairs,
+                "schema": _schema(metadata_provider),
+                "test": os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]})
+
+    class _Provider:
+        def __init__(self, schema):
+            self._hw_schema = schema
+
+    def providers(test_schemas):
+        return [_Provider(test_schemas), _Provider(test_schemas)]
+
+    h.assert_table_lineage_equal = table
+    h.assert_column_lineage_equal = column
+    h.generate_metadata_providers = providers
+'''
+
+
+def extract_cases() -> list[dict[str, Any]]:
+    """Download the sdist and record its test cases (cached in bench/.cache/sqllineage_cases.jsonl)."""
+    out = CACHE / "sqllineage_cases.jsonl"
+    if out.exists():
+        return [json.loads(line) for line in out.read_text().splitlines()]
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tar = CACHE / "sqllineage-1.5.9.tar.gz"
+    if not tar.exists():
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", SDIST, "-d", str(CACHE)],
+            check=True,
+        )
+    src = CACHE / "sqllineage-1.5.9"
+    if not src.exists():
+        with tarfile.open(tar) as tf:
+            tf.extractall(CACHE, filter="data")
+    python = ensure_venv("sqllineage")
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "pytest"], check=True)
+    (src / "hw_recorder.py").write_text(RECORDER)
+    tmp = CACHE / "cases.tmp.jsonl"
+    tmp.unlink(missing_ok=True)
+    proc = subprocess.run(
+        [str(python), "-m", "pytest", "-q", "-p", "hw_recorder", "-p", "no:cacheprovider",
+         "--rootdir", str(src), "-c", str(src / "pyproject.toml"), "tests/sql"],
+        cwd=src, capture_output=True, text=True,
+        env={"HW_RECORD": str(tmp), "PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"},
+    )
+    if not tmp.exists():
+        raise RuntimeError("no cases recorded:\n" + proc.stdout[-3000:] + proc.stderr[-3000:])
+    tmp.rename(out)
+    return [json.loads(line) for line in out.read_text().splitlines()]
+
+
+def _norm(items: list[Any]) -> set[str]:
+    return {str(x).lower() for x in items}
+
+
+def _norm_pairs(items: list[Any]) -> set[tuple[str, str]]:
+    return {(str(a).lower(), str(b).lower()) for a, b in items}
+
+
+def score(case: dict[str, Any], res: dict[str, Any] | None) -> bool:
+    """Exact match of the part the case tests (tables: sources and targets; columns: pairs)."""
+    if not res or not res.get("ok", False) and "sources" not in res:
+        return False
+    if case["kind"] == "table":
+        return _norm(res.get("sources", [])) == _norm(case["sources"]) and _norm(
+            res.get("targets", [])
+        ) == _norm(case["targets"])
+    return _norm_pairs(res.get("columns", [])) == _norm_pairs(case["columns"])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--peers", default="sqllineage,collate-sqllineage")
+    ap.add_argument("--show-failures", type=int, default=0)
+    ap.add_argument("--json", help="write per-case results here")
+    args = ap.parse_args()
+    raw_cases = extract_cases()
+    cases = []
+    seen = set()
+    for i, c in enumerate(raw_cases):
+        key = (c["kind"], c["sql"], c["dialect"])
+        if key in seen:
+            continue
+        seen.add(key)
+        cases.append(dict(c, id=f"c{i}", dialect="" if c["dialect"] in ("ansi", "non-validating") else c["dialect"]))
+    ours = run_ours(cases)
+    for res in ours.values():
+        res["ok"] = True  # errors still leave partial lineage; score on what came out
+    peers = {p: run_peer(p, cases) for p in args.peers.split(",") if p}
+    engines = {"headwater.sql": ours, **peers}
+    totals: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for case in cases:
+        part = (case["dialect"] or "ansi", case["kind"])
+        for name, res in engines.items():
+            cell = totals[part][name]
+            cell[1] += 1
+            cell[0] += score(case, res.get(case["id"]))
+    names = list(engines)
+    print(f"proxy corpus: {len(cases)} cases from {SDIST}'s tests (table and column parts)")
+    print(f"{'dialect':12} {'part':7} {'n':>4} " + " ".join(f"{n:>20}" for n in names))
+    grand: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for (dialect, kind), cells in sorted(totals.items()):
+        n = cells[names[0]][1]
+        row = " ".join(f"{100 * cells[e][0] / cells[e][1]:19.1f}%" for e in names)
+        print(f"{dialect:12} {kind:7} {n:4} {row}")
+        for e in names:
+            grand[kind][e][0] += cells[e][0]
+            grand[kind][e][1] += cells[e][1]
+    for kind, cells in sorted(grand.items()):
+        row = " ".join(f"{100 * cells[e][0] / cells[e][1]:19.1f}%" for e in names)
+        print(f"{'ALL':12} {kind:7} {cells[names[0]][1]:4} {row}")
+    if args.show_failures:
+        shown = 0
+        for case in cases:
+            if score(case, ours.get(case["id"])):
+                continue
+            r = ours[case["id"]]
+            print("-" * 80)
+            print(f"[{case['kind']}] {case['dialect'] or 'ansi'} {case.get('test', '')}\n{case['sql'].strip()[:600]}")
+            if case["kind"] == "table":
+                print(f"  expected: {sorted(_norm(case['sources']))} -> {sorted(_norm(case['targets']))}")
+                print(f"  ours    : {sorted(_norm(r['sources']))} -> {sorted(_norm(r['targets']))}")
+            else:
+                exp_pairs, got = _norm_pairs(case["columns"]), _norm_pairs(r["columns"])
+                print(f"  missing: {sorted(exp_pairs - got)}\n  extra  : {sorted(got - exp_pairs)}")
+            if r.get("error"):
+                print(f"  errors: {r['error'][:200]}")
+            shown += 1
+            if shown >= args.show_failures:
+                break
+    if args.json:
+        Path(args.json).write_text(json.dumps({"cases": cases, "results": engines}, default=list))
+
+
+if __name__ == "__main__":
+    main()
