@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+
 from tests.helpers import free_port
 
 HEADWATER = [sys.executable, "-m", "headwater.cli.main"]
