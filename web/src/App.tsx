@@ -25,6 +25,8 @@ interface Route {
 
 const DEFAULTS = { up: 2, down: 2, limit: 1000 };
 const MAX_DEPTH = 10;
+/** The server's default maximum node limit (HEADWATER_NODE_LIMIT); impact lists want everything. */
+const IMPACT_NODE_LIMIT = 5000;
 
 function parseRoute(): Route | null {
   const m = location.pathname.match(/^\/explore\/([^/]+)\/([^/]+)\/?$/);
@@ -509,7 +511,7 @@ export function App() {
                   </>
                 )}
                 {panel === "impact" && impactTarget && (
-                  <ImpactView target={impactTarget.ref} column={impactTarget.column} nodeLimit={10000} />
+                  <ImpactView target={impactTarget.ref} column={impactTarget.column} nodeLimit={IMPACT_NODE_LIMIT} />
                 )}
               </aside>
             </>

@@ -27,6 +27,8 @@ export type AssetNodeData = {
   /** column names when the column list is open, else null */
   columns: string[] | null;
   columnCount: number;
+  /** true once the asset's own column list was fetched (else only lineage-derived names) */
+  columnsKnown: boolean;
   expanded: ("up" | "down")[];
   busy: boolean;
   dim: boolean;
@@ -87,23 +89,17 @@ function AssetNodeImpl({ id, data }: NodeProps<AssetFlowNode>) {
           {data.kind !== "pipeline" && (
             <div className="hw-node-sub">
               <span className="hw-node-type">{r.type}</span>
-              {data.columnCount > 0 && (
+              {(data.columnCount > 0 || data.ref.type === "table") && (
                 <button
                   className="hw-cols-toggle"
                   data-testid="toggle-columns"
                   onClick={stop(() => actions.toggleColumns(id))}
                   title={data.columns ? "Hide columns" : "Show columns"}
                 >
-                  {data.columns ? "▾" : "▸"} {data.columnCount} col{data.columnCount === 1 ? "" : "s"}
-                </button>
-              )}
-              {data.columnCount === 0 && r.type === "table" && (
-                <button
-                  className="hw-cols-toggle"
-                  data-testid="toggle-columns"
-                  onClick={stop(() => actions.toggleColumns(id))}
-                >
-                  {data.columns ? "▾" : "▸"} columns
+                  {data.columns ? "▾" : "▸"}{" "}
+                  {data.columnsKnown
+                    ? `${data.columnCount} col${data.columnCount === 1 ? "" : "s"}`
+                    : "columns"}
                 </button>
               )}
             </div>

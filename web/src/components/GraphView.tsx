@@ -123,6 +123,7 @@ const Inner = forwardRef<GraphViewHandle, Props>(function Inner(props, ref) {
           isRoot: n.id === graph.rootId,
           columns: cols,
           columnCount: known,
+          columnsKnown: !!d,
           expanded: [...(graph.expanded.get(n.id) ?? [])],
           busy: busy.has(n.id),
           dim: !!hl && !hl.nodes.has(n.id),

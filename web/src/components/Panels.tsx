@@ -257,8 +257,9 @@ export function ImpactView({
       try {
         lin = await api.lineage(target.type, target.id, { upstreamDepth: 0, downstreamDepth: IMPACT_DEPTH, nodeLimit });
       } catch (e) {
+        // A server with a lower depth or node limit answers 400: fall back to its defaults.
         if (e instanceof ApiError && e.status === 400)
-          lin = await api.lineage(target.type, target.id, { upstreamDepth: 0, downstreamDepth: 3, nodeLimit });
+          lin = await api.lineage(target.type, target.id, { upstreamDepth: 0, downstreamDepth: 3 });
         else throw e;
       }
       const g = mergeLineage(emptyGraph(lin.entity), lin);
