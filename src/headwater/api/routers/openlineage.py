@@ -1,0 +1,377 @@
+"""OpenLineage over HTTP: the client's default path, OpenMetadata's and Atlan's paths, and
+Marquez's read API over the same graph.
+
+A 2xx on any ingest path means the events are in the durable raw log; translation into
+lineage follows within milliseconds in the background and survives a crash in between.
+Invalid events get a 400 naming the failing field and are kept nowhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import zlib
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote
+
+from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from headwater.api.auth import Editor, Viewer
+from headwater.api.deps import settings_of, store_of
+from headwater.api.errors import ApiError, error_response
+from headwater.openlineage.events import EventValidationError, OpenLineageEvent, parse_event
+from headwater.openlineage.marquez import MarquezReader, NotFound
+from headwater.openlineage.service import IngestService
+
+router = APIRouter(tags=["OpenLineage"])
+
+
+# --------------------------------------------------------------------------- lifecycle
+
+
+def ingest_service(app: FastAPI) -> IngestService:
+    """The app's ingest service, created on first use (tests may skip the lifespan)."""
+    svc: IngestService | None = getattr(app.state, "openlineage", None)
+    if svc is None:
+        svc = IngestService(app.state.store)
+        app.state.openlineage = svc
+    return svc
+
+
+def on_startup(app: FastAPI) -> None:
+    """Start group commit and background translation; resume translating leftovers."""
+    ingest_service(app).start()
+    try:
+        from headwater.openlineage.services import ConsumerManager
+
+        manager = ConsumerManager(app.state.store, ingest_service(app))
+        app.state.openlineage_consumers = manager
+        manager.start()
+    except ImportError:  # pragma: no cover - services module optional during development
+        pass
+
+
+def on_shutdown(app: FastAPI) -> None:
+    manager = getattr(app.state, "openlineage_consumers", None)
+    if manager is not None:
+        manager.stop()
+    svc: IngestService | None = getattr(app.state, "openlineage", None)
+    if svc is not None:
+        svc.stop()
+
+
+# --------------------------------------------------------------------------- body handling
+
+
+async def _json_body(request: Request) -> Any:
+    """The request body as JSON, gunzipped when sent with ``Content-Encoding: gzip``."""
+    body = await request.body()
+    limit = settings_of(request).max_body_bytes
+    encoding = request.headers.get("content-encoding", "").lower().strip()
+    if encoding in ("gzip", "x-gzip", "deflate") or body[:2] == b"\x1f\x8b":
+        try:
+            if encoding == "deflate":
+                d = zlib.decompressobj()
+                body = d.decompress(body, limit + 1)
+            else:
+                d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                body = d.decompress(body, limit + 1)
+        except (zlib.error, gzip.BadGzipFile) as exc:
+            raise ApiError(400, f"Body is not valid {encoding or 'gzip'} data: {exc}") from None
+        if len(body) > limit:
+            raise ApiError(413, f"Decompressed body exceeds {limit} bytes (HEADWATER_MAX_BODY_BYTES)")
+    if not body.strip():
+        raise ApiError(400, "Empty body: send one OpenLineage event as JSON")
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise ApiError(400, f"Invalid JSON in request body: {exc}") from None
+
+
+def _invalid(exc: EventValidationError) -> JSONResponse:
+    return error_response(400, f"Invalid OpenLineage event: {exc.field}: {exc.message}", field=exc.field)
+
+
+async def _store(request: Request, events: list[OpenLineageEvent], transport: str) -> int:
+    fut = ingest_service(request.app).submit(events, transport)
+    return await asyncio.wrap_future(fut)
+
+
+def _edge_count(ev: OpenLineageEvent) -> int:
+    ins = {(d.namespace, d.name) for d in ev.inputs}
+    outs = {(d.namespace, d.name) for d in ev.outputs}
+    return len([1 for i in ins for o in outs if i != o])
+
+
+def _batch_items(body: Any, *, om: bool) -> list[Any]:
+    if om:
+        if not isinstance(body, dict) or not isinstance(body.get("events"), list) or not body["events"]:
+            raise ApiError(400, 'Body must be {"events": [OpenLineage events…]} with at least one event')
+        items: list[Any] = body["events"]
+        return items
+    if isinstance(body, dict) and isinstance(body.get("events"), list):
+        items = body["events"]
+        return items
+    if not isinstance(body, list):
+        raise ApiError(400, "Body must be a JSON array of OpenLineage events")
+    return body
+
+
+def _validate_all(items: list[Any]) -> tuple[list[OpenLineageEvent], list[dict[str, Any]]]:
+    good: list[OpenLineageEvent] = []
+    failed: list[dict[str, Any]] = []
+    for i, item in enumerate(items):
+        try:
+            good.append(parse_event(item))
+        except EventValidationError as exc:
+            failed.append(
+                {"index": i, "reason": f"{exc.field}: {exc.message}", "field": exc.field, "retriable": False}
+            )
+    return good, failed
+
+
+# --------------------------------------------------------------------------- ingest endpoints
+
+
+@router.post("/api/v1/lineage", status_code=201, summary="Ingest one OpenLineage event (client default path)")
+async def post_lineage(request: Request, _: Editor) -> Response:
+    body = await _json_body(request)
+    if isinstance(body, list):  # lenient: a batch sent to the single-event path
+        return await post_lineage_batch_items(request, body)
+    try:
+        ev = parse_event(body)
+    except EventValidationError as exc:
+        return _invalid(exc)
+    await _store(request, [ev], "http")
+    return Response(status_code=201)
+
+
+async def post_lineage_batch_items(request: Request, items: list[Any]) -> JSONResponse:
+    good, failed = _validate_all(items)
+    if good:
+        await _store(request, good, "http")
+    summary = {
+        "received": len(items),
+        "successful": len(good),
+        "failed": len(failed),
+        "retriable": 0,
+        "non_retriable": len(failed),
+    }
+    status = "success" if not failed else ("partial_success" if good else "failure")
+    content = {"status": status, "summary": summary, "failed_events": failed}
+    if items and not good:
+        message = f"No valid event in the batch; first error: {failed[0]['reason']}"
+        return JSONResponse(status_code=400, content={"code": 400, "message": message, **content})
+    return JSONResponse(status_code=200, content=content)
+
+
+@router.post("/api/v1/lineage/batch", summary="Ingest a JSON array of OpenLineage events")
+async def post_lineage_batch(request: Request, _: Editor) -> JSONResponse:
+    body = await _json_body(request)
+    return await post_lineage_batch_items(request, _batch_items(body, om=False))
+
+
+@router.post("/api/v1/openlineage/lineage", summary="Ingest one OpenLineage event (OpenMetadata's path)")
+async def post_om_lineage(request: Request, _: Editor) -> JSONResponse:
+    body = await _json_body(request)
+    try:
+        ev = parse_event(body)
+    except EventValidationError as exc:
+        return _invalid(exc)
+    await _store(request, [ev], "http:openmetadata")
+    n = _edge_count(ev)
+    return JSONResponse(
+        {
+            "status": "success",
+            "message": f"Stored; {n} lineage edge(s) from this event",
+            "lineageEdgesCreated": n,
+        }
+    )
+
+
+@router.post(
+    "/api/v1/openlineage/lineage/batch", summary="Ingest {events: [...]} (OpenMetadata's batch path)"
+)
+async def post_om_lineage_batch(request: Request, _: Editor) -> JSONResponse:
+    items = _batch_items(await _json_body(request), om=True)
+    good, failed = _validate_all(items)
+    if good:
+        await _store(request, good, "http:openmetadata")
+    edges = sum(_edge_count(e) for e in good)
+    status = "success" if not failed else ("partial_success" if good else "failure")
+    content = {
+        "status": status,
+        "message": f"Stored {len(good)} event(s); {edges} lineage edge(s)",
+        "lineageEdgesCreated": edges,
+        "summary": {"received": len(items), "successful": len(good), "failed": len(failed), "skipped": 0},
+        "failedEvents": [{"index": f["index"], "reason": f["reason"], "retriable": False} for f in failed],
+    }
+    if not good:
+        return JSONResponse(status_code=400, content={"code": 400, **content})
+    return JSONResponse(content)
+
+
+@router.post(
+    "/events/openlineage/{connector}/api/v1/lineage",
+    status_code=202,
+    summary="Ingest one OpenLineage event (Atlan's path; the job namespace names the connection)",
+)
+@router.post("/events/openlineage/{connector}/api/v1/lineages", status_code=202, include_in_schema=False)
+async def post_atlan_lineage(request: Request, connector: str, _: Editor) -> Response:
+    body = await _json_body(request)
+    items = body if isinstance(body, list) else [body]
+    events: list[OpenLineageEvent] = []
+    for i, item in enumerate(items):
+        try:
+            events.append(parse_event(item))
+        except EventValidationError as exc:
+            if isinstance(body, list):
+                exc = EventValidationError(f"[{i}].{exc.field}", exc.message)
+            return _invalid(exc)
+    await _store(request, events, f"http:atlan:{connector}")
+    return Response(status_code=202)
+
+
+# --------------------------------------------------------------------------- helpers for tests/ops
+
+
+@router.post("/api/v1/openlineage/flush", summary="Wait until every stored event is translated (editor)")
+async def flush(request: Request, _: Editor, timeout: float = Query(30.0, le=300)) -> dict[str, Any]:
+    svc = ingest_service(request.app)
+    done = await asyncio.to_thread(svc.wait_idle, timeout)
+    return {"translated": done, "pending": await asyncio.to_thread(svc.pending)}
+
+
+@router.get("/api/v1/openlineage/status", summary="Raw events stored and awaiting translation")
+def status(request: Request, _: Viewer) -> dict[str, Any]:
+    svc = ingest_service(request.app)
+    store = store_of(request)
+    return {"pending": svc.pending(), "running": svc.running, "rawEvents": store.count("raw_events")}
+
+
+# --------------------------------------------------------------------------- Marquez read API
+
+
+def _reader(request: Request) -> MarquezReader:
+    return MarquezReader(store_of(request))
+
+
+def _marquez(call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    try:
+        return call()
+    except NotFound as exc:
+        raise ApiError(404, str(exc)) from None
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
+
+
+@router.get(
+    "/api/v1/lineage", summary="Marquez lineage graph around a node (nodeId=dataset:ns:name|job:ns:name)"
+)
+def marquez_lineage(
+    request: Request,
+    _: Viewer,
+    nodeId: str = Query(..., description="dataset:{namespace}:{name} or job:{namespace}:{name}"),
+    depth: int = Query(20, ge=0, le=100),
+) -> dict[str, Any]:
+    return _marquez(lambda: _reader(request).lineage(nodeId, depth))
+
+
+@router.get("/api/v1/column-lineage", summary="Marquez column lineage (nodeId=dataset:… or datasetField:…)")
+def marquez_column_lineage(
+    request: Request,
+    _: Viewer,
+    nodeId: str = Query(...),
+    depth: int = Query(20, ge=0, le=100),
+    withDownstream: bool = False,
+) -> dict[str, Any]:
+    return _marquez(lambda: _reader(request).column_lineage(nodeId, depth, withDownstream))
+
+
+@router.get("/api/v1/namespaces", summary="Marquez namespaces (job and dataset namespaces)")
+def marquez_namespaces(
+    request: Request, _: Viewer, limit: int = Query(100, ge=1, le=10000), offset: int = Query(0, ge=0)
+) -> dict[str, Any]:
+    return _reader(request).namespaces(limit, offset)
+
+
+def _raw_segments(request: Request, prefix: str) -> list[str]:
+    """Path segments after ``prefix``, each URL-decoded on its own (names contain ``/``)."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    path = raw.decode("latin-1").split("?", 1)[0]
+    rest = path[len(prefix) :].strip("/")
+    return [unquote(p) for p in rest.split("/")] if rest else []
+
+
+@router.get("/api/v1/namespaces/{rest:path}", summary="Marquez namespace, its jobs, datasets and runs")
+def marquez_namespace_tree(
+    request: Request,
+    rest: str,
+    _: Viewer,
+    limit: int = Query(100, ge=1, le=10000),
+    offset: int = Query(0, ge=0),
+    lastRunStates: list[str] = Query(default=[]),
+) -> dict[str, Any]:
+    reader = _reader(request)
+    parts = _raw_segments(request, "/api/v1/namespaces")
+    if len(parts) == 1:
+        return _marquez(lambda: reader.namespace(parts[0]))
+    if len(parts) == 2 and parts[1] == "jobs":
+        return reader.jobs(parts[0], limit, offset, lastRunStates)
+    if len(parts) == 3 and parts[1] == "jobs":
+        return _marquez(lambda: reader.job(parts[0], parts[2]))
+    if len(parts) == 4 and parts[1] == "jobs" and parts[3] == "runs":
+        return _marquez(lambda: reader.runs(parts[0], parts[2], limit, offset))
+    if len(parts) == 2 and parts[1] == "datasets":
+        return reader.datasets(parts[0], limit, offset)
+    if len(parts) == 3 and parts[1] == "datasets":
+        return _marquez(lambda: reader.dataset(parts[0], parts[2]))
+    raise ApiError(
+        404, "No such Marquez resource; see spec §4 (namespaces/{ns}/jobs|datasets[/{name}[/runs]])"
+    )
+
+
+@router.get("/api/v1/jobs", summary="Marquez: every job")
+def marquez_jobs(
+    request: Request,
+    _: Viewer,
+    limit: int = Query(100, ge=1, le=10000),
+    offset: int = Query(0, ge=0),
+    lastRunStates: list[str] = Query(default=[]),
+) -> dict[str, Any]:
+    return _reader(request).jobs(None, limit, offset, lastRunStates)
+
+
+@router.get("/api/v1/jobs/runs/{run_id}", summary="Marquez: one run with its state history")
+def marquez_run(request: Request, run_id: str, _: Viewer) -> dict[str, Any]:
+    return _marquez(lambda: _reader(request).run(run_id))
+
+
+@router.get("/api/v1/jobs/runs/{run_id}/facets", summary="Marquez: a run's facets")
+def marquez_run_facets(request: Request, run_id: str, _: Viewer, type: str = "run") -> dict[str, Any]:
+    run = _marquez(lambda: _reader(request).run(run_id))
+    return {"runId": run_id, "facets": run["facets"] if type == "run" else {}}
+
+
+@router.get("/api/v1/events/lineage", summary="Marquez: raw RunEvents, newest first")
+def marquez_events(
+    request: Request,
+    _: Viewer,
+    limit: int = Query(100, ge=1, le=10000),
+    offset: int = Query(0, ge=0),
+    sortDirection: str = "desc",
+) -> dict[str, Any]:
+    return _reader(request).events(limit, offset, sortDirection.lower() != "asc")
+
+
+@router.get("/api/v1/openlineage/usage", summary="Per dataset and day: how many runs read and wrote it")
+def usage(
+    request: Request,
+    _: Viewer,
+    nodeId: str = Query(..., description="dataset:{namespace}:{name}"),
+    days: int = 30,
+) -> dict[str, Any]:
+    return _marquez(lambda: _reader(request).usage(nodeId, days))

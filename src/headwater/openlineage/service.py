@@ -1,0 +1,180 @@
+"""The running side of OpenLineage ingestion: group-committed raw appends and a
+background translator, shared by the HTTP endpoints and the Kafka/Kinesis consumers.
+
+Many concurrent requests each wait for "durably stored"; committing them one by one
+would make the database the bottleneck, so a writer thread commits whatever is queued
+in one transaction (group commit) and then wakes every waiting request. Translation
+runs behind, in its own thread, from the durable log.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future
+
+from sqlalchemy import func, select
+
+from headwater.openlineage.events import OpenLineageEvent
+from headwater.openlineage.translate import RAW_KIND_PREFIX, Translator
+from headwater.store import Store
+from headwater.store import schema as s
+
+log = logging.getLogger(__name__)
+
+_Item = tuple[Sequence[OpenLineageEvent], str, "Future[int]"]
+
+
+class IngestService:
+    """Durable append (group commit) + asynchronous translation for one store."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        translator: Translator | None = None,
+        max_batch: int = 2000,
+        translate_batch: int = 500,
+    ) -> None:
+        self.store = store
+        self.translator = translator or Translator(store)
+        self.max_batch = max_batch
+        self.translate_batch = translate_batch
+        self._queue: queue.Queue[_Item | None] = queue.Queue()
+        self._wake = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        """Start the writer and translator threads (idempotent)."""
+        with self._lock:
+            if self._threads:
+                return
+            self._stop.clear()
+            for target, name in ((self._writer, "ol-writer"), (self._translator_loop, "ol-translator")):
+                t = threading.Thread(target=target, name=name, daemon=True)
+                t.start()
+                self._threads.append(t)
+            self._wake.set()  # translate whatever a previous process left behind
+
+    def stop(self, timeout: float = 10.0) -> None:
+        with self._lock:
+            threads, self._threads = self._threads, []
+        if not threads:
+            return
+        self._stop.set()
+        self._queue.put(None)
+        self._wake.set()
+        for t in threads:
+            t.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return bool(self._threads)
+
+    # ------------------------------------------------------------------ ingest
+
+    def submit(self, events: Sequence[OpenLineageEvent], transport: str) -> Future[int]:
+        """Queue events for durable storage; the future resolves once they are committed."""
+        fut: Future[int] = Future()
+        if not self.running:
+            try:
+                fut.set_result(self.translator.append_raw(events, transport))
+            except Exception as exc:
+                fut.set_exception(exc)
+            self._wake.set()
+            return fut
+        self._idle.clear()
+        self._queue.put((events, transport, fut))
+        return fut
+
+    def store_events(self, events: Sequence[OpenLineageEvent], transport: str) -> int:
+        """Blocking variant of :meth:`submit` for consumers; returns rows actually added."""
+        return self.submit(events, transport).result()
+
+    def _writer(self) -> None:
+        while not self._stop.is_set():
+            first = self._queue.get()
+            if first is None:
+                break
+            items = [first]
+            count = len(first[0])
+            while count < self.max_batch:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._stop.set()
+                    break
+                items.append(nxt)
+                count += len(nxt[0])
+            try:
+                added: list[int] = []
+                with self.store.write() as conn:
+                    for events, transport, _fut in items:
+                        added.append(self.translator.append_raw(events, transport, conn=conn))
+            except Exception as exc:
+                log.exception("storing OpenLineage events failed")
+                for _e, _t, fut in items:
+                    fut.set_exception(exc)
+            else:
+                for (_e, _t, fut), n in zip(items, added, strict=True):
+                    fut.set_result(n)
+                self._wake.set()
+
+    # ------------------------------------------------------------------ translate
+
+    def _translator_loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(1.0)
+            self._wake.clear()
+            try:
+                while not self._stop.is_set():
+                    n = self.translator.process_pending(self.translate_batch)
+                    if n == 0:
+                        break
+                    self._after_translate()
+            except Exception:
+                log.exception("OpenLineage translation failed; retrying shortly")
+                time.sleep(0.5)
+                continue
+            if self._queue.empty() and self.pending() == 0:
+                self._idle.set()
+
+    def _after_translate(self) -> None:
+        """Hook for the API: refresh read indexes after lineage changed."""
+
+    def pending(self) -> int:
+        """Raw events stored but not yet translated."""
+        with self.store.read() as conn:
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(s.raw_events)
+                    .where(
+                        s.raw_events.c.processed_at.is_(None), s.raw_events.c.kind.like(RAW_KIND_PREFIX + "%")
+                    )
+                ).scalar_one()
+            )
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Block until everything submitted so far is stored and translated."""
+        if not self.running:
+            self.translator.drain(self.translate_batch)
+            return True
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._queue.empty() and self.pending() == 0:
+                return True
+            self._wake.set()
+            time.sleep(0.02)
+        return False

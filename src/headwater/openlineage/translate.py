@@ -1,0 +1,955 @@
+"""OpenLineage events → model changes (pipelines, runs, assets, edges, column mappings).
+
+Two steps, so a 2xx can mean "durably stored" while translation runs just after:
+
+1. :meth:`Translator.append_raw` writes each event to the store's ``raw_events`` log
+   (deduplicated by a hash of its canonical JSON) in one transaction.
+2. :meth:`Translator.process_pending` translates unprocessed rows in batches, each batch
+   in the same transaction that marks its rows processed, so a crash in between only
+   means the batch is translated again — and translation is idempotent.
+
+Every rule is a commutative merge so that out-of-order and repeated delivery give the
+result of one in-order delivery: run states are a set and the current state is derived
+from it (terminal states win, then the latest event time); run inputs/outputs are a
+union; edges carry the union of column mappings and pipelines; facets kept per key are
+the ones with the latest event time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, tuple_, update
+from sqlalchemy.engine import Connection
+
+from headwater.identity.fqn import quote_name
+from headwater.model.assets import AssetInput, ColumnInput
+from headwater.model.lineage import LineageDetails
+from headwater.model.types import AssetType, LineageSource
+from headwater.openlineage import tables as olt
+from headwater.openlineage.events import (
+    TERMINAL_STATES,
+    ColumnLineageDatasetFacet,
+    Dataset,
+    EventType,
+    EventValidationError,
+    Job,
+    OpenLineageEvent,
+    facet,
+    parse_event,
+)
+from headwater.openlineage.naming import DatasetName, canonical, dataset_identity
+from headwater.store import EdgeWrite, Store, now_ms
+from headwater.store import schema as s
+
+log = logging.getLogger(__name__)
+
+RAW_KIND_PREFIX = "openlineage:"
+_STATE_PRIORITY = {"OTHER": 0, "START": 1, "RUNNING": 2, "COMPLETE": 3, "ABORT": 4, "FAIL": 5}
+# run facets too large or too noisy to keep on the run row (the raw event keeps them)
+_SKIP_RUN_FACETS = frozenset({"spark.logicalPlan", "spark_unknown", "debug", "spark_properties"})
+_KEEP_JOB_FACETS = ("jobType", "sql", "documentation", "sourceCodeLocation", "ownership", "tags")
+
+
+def ms(dt: Any) -> int:
+    return int(dt.timestamp() * 1000)
+
+
+def canonical_json(raw: Any) -> str:
+    return json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def dedup_key(payload: str) -> str:
+    """Identical events (whatever their key order) share one key: at-least-once → once."""
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _q(name: str) -> str:
+    """Quote one FQN part, tolerating characters OpenMetadata forbids in names."""
+    return quote_name(name.replace('"', "'") or "_")
+
+
+def pipeline_fqn(namespace: str, name: str) -> str:
+    """Pipelines live under a pipeline service named after the job namespace."""
+    return f"{_q(namespace)}.{_q(name)}"
+
+
+def insert_ignore(conn: Connection, table: Any, rows: list[dict[str, Any]], keys: Sequence[str]) -> None:
+    """``INSERT … ON CONFLICT DO NOTHING`` for SQLite and PostgreSQL."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        conn.execute(pg_insert(table).on_conflict_do_nothing(index_elements=list(keys)), rows)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        conn.execute(sqlite_insert(table).on_conflict_do_nothing(index_elements=list(keys)), rows)
+
+
+def _upsert_min_time(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """run_datasets rows: insert, or keep the earliest event time seen for that key."""
+    if not rows:
+        return
+    keys = ["run_id", "asset_pk", "direction"]
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy import func
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        pg = pg_insert(s.run_datasets)
+        stmt: Any = pg.on_conflict_do_update(
+            index_elements=keys,
+            set_={"event_time": func.least(s.run_datasets.c.event_time, pg.excluded.event_time)},
+        )
+    else:
+        from sqlalchemy import func
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        lite = sqlite_insert(s.run_datasets)
+        stmt = lite.on_conflict_do_update(
+            index_elements=keys,
+            set_={"event_time": func.min(s.run_datasets.c.event_time, lite.excluded.event_time)},
+        )
+    conn.execute(stmt, rows)
+
+
+@dataclass(slots=True)
+class _Resolved:
+    pk: int
+    fqn: str
+
+
+@dataclass(slots=True)
+class _RunWork:
+    """What one batch learned about one run."""
+
+    job_pk: int
+    states: set[tuple[str, int]] = field(default_factory=set)
+    inputs: dict[int, int] = field(default_factory=dict)  # asset pk -> earliest event time
+    outputs: dict[int, int] = field(default_factory=dict)
+    facets: dict[str, tuple[int, Any]] = field(default_factory=dict)
+    # (in pk, out pk) -> column mappings contributed by this batch
+    columns: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)
+    dataset_columns: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)
+    sql: tuple[int, str] | None = None
+    job: Job | None = None
+
+
+class Translator:
+    """Turns OpenLineage events into catalog and lineage changes in one store.
+
+    ``namespace_services`` maps a dataset namespace (or a prefix of it) to an existing
+    database/messaging service name, as OpenMetadata's ``namespaceToServiceMapping``.
+    """
+
+    def __init__(self, store: Store, *, namespace_services: dict[str, str] | None = None) -> None:
+        self.store = store
+        self.namespace_services = dict(namespace_services or {})
+        self._datasets: dict[tuple[str, str], _Resolved] = {}
+        self._pipelines: dict[tuple[str, str], tuple[int, str, str]] = {}  # -> pk, fqn, attrs signature
+        self._schemas: dict[int, str] = {}  # asset pk -> last schema signature applied
+
+    # ------------------------------------------------------------------ raw log
+
+    def append_raw(
+        self, events: Sequence[OpenLineageEvent], transport: str, conn: Connection | None = None
+    ) -> int:
+        """Durably append events to ``raw_events``; duplicates are dropped. Returns rows added."""
+        ts = now_ms()
+        rows: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for ev in events:
+            payload = canonical_json(ev.raw)
+            key = dedup_key(payload)
+            if key in seen:
+                continue
+            seen.add(key)
+            rows.append(
+                {
+                    "received_at": ts,
+                    "kind": RAW_KIND_PREFIX + ev.kind,
+                    "transport": transport[:40],
+                    "dedup_key": key,
+                    "payload": payload,
+                    "processed_at": None,
+                    "error": None,
+                }
+            )
+        if not rows:
+            return 0
+        if conn is not None:
+            before = self._count_keys(conn, [r["dedup_key"] for r in rows])
+            insert_ignore(conn, s.raw_events, rows, ["dedup_key"])
+            return len(rows) - before
+        with self.store.write() as c:
+            before = self._count_keys(c, [r["dedup_key"] for r in rows])
+            insert_ignore(c, s.raw_events, rows, ["dedup_key"])
+        return len(rows) - before
+
+    @staticmethod
+    def _count_keys(conn: Connection, keys: list[str]) -> int:
+        n = 0
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            n += len(
+                conn.execute(select(s.raw_events.c.seq).where(s.raw_events.c.dedup_key.in_(chunk))).all()
+            )
+        return n
+
+    def process_pending(self, limit: int = 500) -> int:
+        """Translate up to ``limit`` unprocessed raw events (oldest first). Returns how many."""
+        with self.store.write() as conn:
+            stmt = (
+                select(s.raw_events.c.seq, s.raw_events.c.payload)
+                .where(s.raw_events.c.processed_at.is_(None), s.raw_events.c.kind.like(RAW_KIND_PREFIX + "%"))
+                .order_by(s.raw_events.c.seq)
+                .limit(limit)
+            )
+            if conn.dialect.name == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True)
+            rows = conn.execute(stmt).all()
+            if not rows:
+                return 0
+            events: list[OpenLineageEvent] = []
+            bad: dict[int, str] = {}
+            for row in rows:
+                try:
+                    events.append(parse_event(json.loads(row.payload)))
+                except (EventValidationError, ValueError) as exc:
+                    bad[row.seq] = str(exc)
+            try:
+                with conn.begin_nested():
+                    self.translate(conn, events)
+            except Exception:
+                log.exception("OpenLineage batch translation failed; retrying event by event")
+                self._reset_caches()
+                for row in rows:
+                    if row.seq in bad:
+                        continue
+                    try:
+                        with conn.begin_nested():
+                            self.translate(conn, [parse_event(json.loads(row.payload))])
+                    except Exception as exc:
+                        self._reset_caches()
+                        log.exception("OpenLineage event %s could not be translated", row.seq)
+                        bad[row.seq] = f"{type(exc).__name__}: {exc}"
+            ts = now_ms()
+            seqs = [r.seq for r in rows]
+            for i in range(0, len(seqs), 500):
+                conn.execute(
+                    update(s.raw_events)
+                    .where(s.raw_events.c.seq.in_(seqs[i : i + 500]))
+                    .values(processed_at=ts)
+                )
+            for seq, err in bad.items():
+                conn.execute(update(s.raw_events).where(s.raw_events.c.seq == seq).values(error=err[:2000]))
+        return len(rows)
+
+    def drain(self, batch: int = 500) -> int:
+        """Translate everything pending (startup recovery, tests, one-shot runs)."""
+        total = 0
+        while True:
+            n = self.process_pending(batch)
+            total += n
+            if n == 0:
+                return total
+
+    def _reset_caches(self) -> None:
+        """Caches may name rows of a rolled-back savepoint: forget them."""
+        self._datasets.clear()
+        self._pipelines.clear()
+        self._schemas.clear()
+
+    # ------------------------------------------------------------------ translation
+
+    def translate(self, conn: Connection, events: Sequence[OpenLineageEvent]) -> None:
+        """Apply a batch of validated events inside ``conn``'s transaction."""
+        if not events:
+            return
+        self._datasets_of_batch(conn, events)
+        runs: dict[str, _RunWork] = {}
+        for ev in events:
+            t = ms(ev.event_time)
+            if ev.kind == "DatasetEvent" and ev.dataset is not None:
+                self._apply_dataset_facets(conn, ev.dataset, t)
+                continue
+            if ev.job is None:
+                continue
+            job_pk = self._pipeline(conn, ev.job, t, ev)
+            for ds in (*ev.inputs, *ev.outputs):
+                self._apply_dataset_facets(conn, ds, t)
+            if ev.kind == "JobEvent" or ev.run is None:
+                continue
+            rid = str(ev.run.run_id)
+            work = runs.get(rid)
+            if work is None:
+                work = runs[rid] = _RunWork(job_pk=job_pk, job=ev.job)
+            work.states.add((ev.event_type.value if ev.event_type else "OTHER", t))
+            for key, value in ev.run.facets.items():
+                if key in _SKIP_RUN_FACETS:
+                    continue
+                prev = work.facets.get(key)
+                if prev is None or (t, canonical_json(value)) > (prev[0], canonical_json(prev[1])):
+                    work.facets[key] = (t, value)
+            sql = facet(ev.job.facets, "sql")
+            if sql is not None and (work.sql is None or t >= work.sql[0]):
+                work.sql = (t, sql.query)
+            for ds in ev.inputs:
+                pk = self._lookup(ds).pk
+                work.inputs[pk] = min(t, work.inputs.get(pk, t))
+            for ds in ev.outputs:
+                out = self._lookup(ds)
+                work.outputs[out.pk] = min(t, work.outputs.get(out.pk, t))
+                self._column_lineage(ds, out, work, t)
+        if runs:
+            self._apply_runs(conn, runs)
+
+    # ------------------------------------------------------------------ datasets
+
+    def _identity(self, ds: Dataset) -> DatasetName:
+        return dataset_identity(ds.namespace, ds.name, ds.facets)
+
+    def _lookup(self, ds: Dataset | tuple[str, str]) -> _Resolved:
+        ident = canonical(*ds) if isinstance(ds, tuple) else canonical(ds.namespace, ds.name)
+        return self._datasets[(ident.namespace, ident.name)]
+
+    def _datasets_of_batch(self, conn: Connection, events: Sequence[OpenLineageEvent]) -> None:
+        """Resolve every dataset named in the batch (I/O, column-lineage inputs, symlinks)."""
+        idents: dict[tuple[str, str], DatasetName] = {}
+
+        def add(ident: DatasetName) -> None:
+            key = (ident.namespace, ident.name)
+            if key not in idents:
+                idents[key] = ident
+
+        for ev in events:
+            for ds in (*ev.inputs, *ev.outputs, *([ev.dataset] if ev.dataset else [])):
+                add(self._identity(ds))
+                cll = facet(ds.facets, "columnLineage")
+                if isinstance(cll, ColumnLineageDatasetFacet):
+                    for f in cll.fields.values():
+                        for inp in f.inputFields:
+                            add(canonical(inp.namespace, inp.name))
+                    for inp in cll.dataset or []:
+                        add(canonical(inp.namespace, inp.name))
+        wanted = [k for ident in idents.values() for k in ((ident.namespace, ident.name), *ident.aliases)]
+        missing = [k for k in dict.fromkeys(wanted) if k not in self._datasets]
+        if missing:
+            found: dict[tuple[str, str], int] = {}
+            for i in range(0, len(missing), 400):
+                chunk = missing[i : i + 400]
+                for row in conn.execute(
+                    select(
+                        olt.ol_datasets.c.namespace, olt.ol_datasets.c.name, olt.ol_datasets.c.asset_pk
+                    ).where(tuple_(olt.ol_datasets.c.namespace, olt.ol_datasets.c.name).in_(chunk))
+                ):
+                    found[(row.namespace, row.name)] = row.asset_pk
+            if found:
+                fqns = {
+                    r.pk: r.fqn
+                    for r in conn.execute(
+                        select(s.assets.c.pk, s.assets.c.fqn).where(s.assets.c.pk.in_(set(found.values())))
+                    )
+                }
+                for key, pk in found.items():
+                    if pk in fqns:
+                        self._datasets[key] = _Resolved(pk, fqns[pk])
+        new_rows: list[dict[str, Any]] = []
+        ts = now_ms()
+        for ident in idents.values():
+            keys = [(ident.namespace, ident.name), *ident.aliases]
+            known = next((self._datasets[k] for k in keys if k in self._datasets), None)
+            if known is None:
+                known = self._match_catalog(conn, ident) or self._create_partial(conn, ident)
+            for i, k in enumerate(keys):
+                if k not in self._datasets:
+                    self._datasets[k] = known
+                    new_rows.append(
+                        {
+                            "namespace": k[0],
+                            "name": k[1],
+                            "asset_pk": known.pk,
+                            "is_primary": i == 0,
+                            "created_at": ts,
+                        }
+                    )
+        insert_ignore(conn, olt.ol_datasets, new_rows, ["namespace", "name"])
+
+    def _service_for(self, ident: DatasetName) -> str | None:
+        best: tuple[int, str] | None = None
+        for prefix, service in self.namespace_services.items():
+            matches = ident.namespace == prefix or ident.namespace.startswith(prefix)
+            if matches and (best is None or len(prefix) > best[0]):
+                best = (len(prefix), service)
+        return best[1] if best else None
+
+    def _match_catalog(self, conn: Connection, ident: DatasetName) -> _Resolved | None:
+        """An existing (non-placeholder) asset this dataset names, if exactly one fits."""
+        table_ident = self._table_identity(ident)
+        if table_ident.kind == "table" and table_ident.table:
+            parts = [p for p in (table_ident.database, table_ident.schema, table_ident.table) if p]
+            service = self._service_for(table_ident)
+            if service:
+                fqn = ".".join(_q(p) for p in (service, *self._db_schema_table(table_ident)))
+                row = conn.execute(
+                    select(s.assets.c.pk, s.assets.c.fqn).where(
+                        s.assets.c.type == AssetType.TABLE.value, s.assets.c.fqn == fqn
+                    )
+                ).first()
+                if row:
+                    return _Resolved(row.pk, row.fqn)
+            for n in (len(parts), 2):
+                if n < 2 or n > len(parts):
+                    continue
+                suffix = "." + ".".join(_q(p) for p in parts[-n:])
+                like = "%" + suffix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                rows = conn.execute(
+                    select(s.assets.c.pk, s.assets.c.fqn)
+                    .where(
+                        s.assets.c.type == AssetType.TABLE.value,
+                        s.assets.c.partial.is_(False),
+                        s.assets.c.deleted.is_(False),
+                        s.assets.c.fqn.like(like, escape="\\"),
+                    )
+                    .limit(2)
+                ).all()
+                if len(rows) == 1:
+                    return _Resolved(rows[0].pk, rows[0].fqn)
+                if rows:
+                    return None  # ambiguous: do not guess
+        elif ident.kind == "topic":
+            rows = conn.execute(
+                select(s.assets.c.pk, s.assets.c.fqn)
+                .where(
+                    s.assets.c.type == AssetType.TOPIC.value,
+                    s.assets.c.partial.is_(False),
+                    s.assets.c.deleted.is_(False),
+                    s.assets.c.name == ident.name,
+                )
+                .limit(2)
+            ).all()
+            if len(rows) == 1:
+                return _Resolved(rows[0].pk, rows[0].fqn)
+        return None
+
+    @staticmethod
+    def _table_identity(ident: DatasetName) -> DatasetName:
+        """A file/object dataset with a TABLE symlink (Spark on Hive) is catalogued as the table."""
+        if ident.kind != "table" and ident.aliases:
+            for ns, name in ident.aliases:
+                alias = canonical(ns, name)
+                if alias.kind == "table":
+                    return alias
+        return ident
+
+    @staticmethod
+    def _db_schema_table(ident: DatasetName) -> list[str]:
+        if ident.database and ident.schema:
+            return [ident.database, ident.schema, ident.table or ident.name]
+        if ident.database:  # two-part names (mysql db.table, hive db.table)
+            return ["default", ident.database, ident.table or ident.name]
+        if ident.schema:
+            return ["default", ident.schema, ident.table or ident.name]
+        return ["default", "default", ident.table or ident.name]
+
+    def _create_partial(self, conn: Connection, ident: DatasetName) -> _Resolved:
+        """Placeholder asset (and placeholder hierarchy) for a dataset the catalog lacks."""
+        base = self._table_identity(ident)
+        service = self._service_for(base) or base.service
+        ol_attr = {"openlineage": {"namespace": ident.namespace, "name": ident.name}}
+        items: list[AssetInput] = []
+        svc_attrs = {"openlineageNamespace": base.namespace}
+        if base.kind == "table":
+            db, schema, table = self._db_schema_table(base)
+            svc_fqn = _q(service)
+            items = [
+                AssetInput(
+                    type=AssetType.DATABASE_SERVICE,
+                    fqn=svc_fqn,
+                    name=service,
+                    partial=True,
+                    attributes=svc_attrs,
+                ),
+                AssetInput(type=AssetType.DATABASE, fqn=f"{svc_fqn}.{_q(db)}", name=db, partial=True),
+                AssetInput(
+                    type=AssetType.DATABASE_SCHEMA,
+                    fqn=f"{svc_fqn}.{_q(db)}.{_q(schema)}",
+                    name=schema,
+                    partial=True,
+                ),
+                AssetInput(
+                    type=AssetType.TABLE,
+                    fqn=f"{svc_fqn}.{_q(db)}.{_q(schema)}.{_q(table)}",
+                    name=table,
+                    partial=True,
+                    attributes=ol_attr,
+                ),
+            ]
+        elif base.kind == "topic":
+            items = [
+                AssetInput(
+                    type=AssetType.MESSAGING_SERVICE,
+                    fqn=_q(service),
+                    name=service,
+                    partial=True,
+                    attributes=svc_attrs,
+                ),
+                AssetInput(
+                    type=AssetType.TOPIC,
+                    fqn=f"{_q(service)}.{_q(base.name)}",
+                    name=base.name,
+                    partial=True,
+                    attributes=ol_attr,
+                ),
+            ]
+        else:
+            items = [
+                AssetInput(
+                    type=AssetType.STORAGE_SERVICE,
+                    fqn=_q(service),
+                    name=service,
+                    partial=True,
+                    attributes=svc_attrs,
+                ),
+                AssetInput(
+                    type=AssetType.CONTAINER,
+                    fqn=f"{_q(service)}.{_q(base.name)}",
+                    name=base.name,
+                    partial=True,
+                    attributes=ol_attr,
+                ),
+            ]
+        # keep hierarchy parents as they are when they exist (never downgrade a real service)
+        existing = (
+            {
+                (r.type, r.fqn)
+                for r in conn.execute(
+                    select(s.assets.c.type, s.assets.c.fqn).where(
+                        tuple_(s.assets.c.type, s.assets.c.fqn).in_(
+                            [(i.type.value, i.fqn) for i in items[:-1]]
+                        )
+                    )
+                )
+            }
+            if len(items) > 1
+            else set()
+        )
+        todo = [i for i in items[:-1] if (i.type.value, i.fqn) not in existing] + [items[-1]]
+        asset = self.store.upsert_assets(todo, "openlineage", conn=conn)[-1][0]
+        return _Resolved(asset.pk, asset.fqn)
+
+    def _apply_dataset_facets(self, conn: Connection, ds: Dataset, t: int) -> None:
+        """Schema (columns) and documentation of placeholder assets, latest event wins."""
+        schema = facet(ds.facets, "schema")
+        doc = facet(ds.facets, "documentation")
+        if schema is None and doc is None:
+            return
+        target = self._lookup(ds)
+        sig_src = canonical_json(
+            {
+                "f": [f.model_dump(exclude_none=True) for f in schema.fields] if schema is not None else None,
+                "d": doc.description if doc is not None else None,
+            }
+        )
+        sig = f"{t:015d}:{hashlib.sha1(sig_src.encode()).hexdigest()}"
+        cached = self._schemas.get(target.pk)
+        if cached is not None and cached >= sig:
+            return
+        row = conn.execute(select(s.assets).where(s.assets.c.pk == target.pk)).first()
+        if row is None or not row.partial:
+            self._schemas[target.pk] = "9" * 60  # a real asset: the catalog owns its columns
+            return
+        attrs = json.loads(row.attributes or "{}")
+        stored = str(attrs.get("olSchemaSignature") or "")
+        if stored >= sig:
+            self._schemas[target.pk] = stored
+            return
+        columns = [self._column(f) for f in schema.fields] if schema is not None else None
+        parent_row = (
+            conn.execute(
+                select(s.assets.c.type, s.assets.c.fqn).where(s.assets.c.pk == row.parent_pk)
+            ).first()
+            if row.parent_pk
+            else None
+        )
+        self.store.upsert_assets(
+            [
+                AssetInput(
+                    type=AssetType(row.type),
+                    fqn=row.fqn,
+                    name=row.name,
+                    description=doc.description if doc is not None else None,
+                    parent_fqn=parent_row.fqn if parent_row else None,
+                    attributes={"olSchemaSignature": sig},
+                    columns=columns,
+                    partial=True,
+                )
+            ],
+            "openlineage",
+            conn=conn,
+        )
+        self._schemas[target.pk] = sig
+
+    def _column(self, f: Any) -> ColumnInput:
+        attrs: dict[str, Any] = {}
+        if f.ordinal_position is not None:
+            attrs["ordinalPosition"] = f.ordinal_position
+        if f.fields:
+            attrs["children"] = [self._child(c) for c in f.fields]
+        return ColumnInput(name=f.name, data_type=f.type, description=f.description, attributes=attrs)
+
+    def _child(self, f: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": f.name, "dataType": f.type, "description": f.description}
+        if f.fields:
+            out["children"] = [self._child(c) for c in f.fields]
+        return {k: v for k, v in out.items() if v is not None}
+
+    # ------------------------------------------------------------------ jobs → pipelines
+
+    def _pipeline(self, conn: Connection, job: Job, t: int, ev: OpenLineageEvent) -> int:
+        """The pipeline asset of a job (created once, kept up to date by the newest facets)."""
+        key = (job.namespace, job.name)
+        facets = {k: job.facets[k] for k in _KEEP_JOB_FACETS if k in job.facets}
+        parent = facet(ev.run.facets, "parent") if ev.run is not None else None
+        attrs: dict[str, Any] = {"openlineage": {"namespace": job.namespace, "name": job.name}}
+        if parent is not None:
+            attrs["parentJob"] = {"namespace": parent.job.namespace, "name": parent.job.name}
+            self._pipeline(conn, Job(parent.job.namespace, parent.job.name), t, _NO_PARENT)
+        cached = self._pipelines.get(key)
+        sig = canonical_json([facets, attrs.get("parentJob")])
+        if cached is not None and ((not facets and "parentJob" not in attrs) or cached[2] == sig):
+            return cached[0]
+        fqn = pipeline_fqn(*key)
+        row = conn.execute(
+            select(s.assets.c.pk, s.assets.c.attributes).where(
+                s.assets.c.type == AssetType.PIPELINE.value, s.assets.c.fqn == fqn
+            )
+        ).first()
+        if row is not None:
+            stored = json.loads(row.attributes or "{}")
+            times: dict[str, int] = dict(stored.get("olFacetTimes") or {})
+            new_facets = dict(stored.get("olJobFacets") or {})
+            changed = False
+            for k, v in facets.items():
+                if t >= times.get(k, -1) and new_facets.get(k) != v:
+                    new_facets[k] = v
+                    times[k] = t
+                    changed = True
+            if "parentJob" in attrs and stored.get("parentJob") != attrs["parentJob"]:
+                changed = True
+            if not changed:
+                self._pipelines[key] = (row.pk, fqn, sig)
+                return int(row.pk)
+            attrs.update(olJobFacets=new_facets, olFacetTimes=times)
+        else:
+            attrs.update(olJobFacets=facets, olFacetTimes=dict.fromkeys(facets, t))
+        doc = facet(attrs["olJobFacets"], "documentation")
+        job_type = facet(attrs["olJobFacets"], "jobType")
+        if job_type is not None:
+            attrs["jobType"] = job_type.jobType
+            attrs["processingType"] = job_type.processingType
+            attrs["integration"] = job_type.integration
+        svc = AssetInput(
+            type=AssetType.PIPELINE_SERVICE,
+            fqn=_q(job.namespace),
+            name=job.namespace,
+            attributes={"serviceType": "OpenLineage", "openlineageNamespace": job.namespace},
+        )
+        items = (
+            [svc]
+            if conn.execute(
+                select(s.assets.c.pk).where(s.assets.c.type == svc.type.value, s.assets.c.fqn == svc.fqn)
+            ).first()
+            is None
+            else []
+        )
+        items.append(
+            AssetInput(
+                type=AssetType.PIPELINE,
+                fqn=fqn,
+                name=job.name,
+                description=doc.description if doc is not None else None,
+                attributes=attrs,
+            )
+        )
+        asset = self.store.upsert_assets(items, "openlineage", conn=conn)[-1][0]
+        self._pipelines[key] = (asset.pk, fqn, sig)
+        return asset.pk
+
+    # ------------------------------------------------------------------ column lineage
+
+    def _column_lineage(self, ds: Dataset, out: _Resolved, work: _RunWork, t: int) -> None:
+        cll = facet(ds.facets, "columnLineage")
+        if not isinstance(cll, ColumnLineageDatasetFacet):
+            return
+        for out_field, spec in cll.fields.items():
+            to_col = f"{out.fqn}.{_q(out_field)}"
+            groups: dict[tuple[int, str | None], tuple[_Resolved, list[str], list[dict[str, Any]]]] = {}
+            for inp in spec.inputFields:
+                src = self._lookup((inp.namespace, inp.name))
+                work.inputs.setdefault(src.pk, t)
+                trans = [tr.model_dump(exclude_none=True) for tr in (inp.transformations or [])]
+                if not trans and spec.transformationType:
+                    trans = [{"type": spec.transformationType}]
+                fn = spec.transformationDescription or _signature(trans)
+                bucket = groups.setdefault((src.pk, fn), (src, [], trans))
+                col = f"{src.fqn}.{_q(inp.field)}"
+                if col not in bucket[1]:
+                    bucket[1].append(col)
+            for (src_pk, fn), (_src, cols, trans) in groups.items():
+                mapping: dict[str, Any] = {"fromColumns": sorted(cols), "toColumn": to_col}
+                if fn:
+                    mapping["function"] = fn
+                if trans:
+                    mapping["transformations"] = trans
+                work.columns.setdefault((src_pk, out.pk), []).append(mapping)
+        for inp in cll.dataset or []:
+            src = self._lookup((inp.namespace, inp.name))
+            work.inputs.setdefault(src.pk, t)
+            trans = [tr.model_dump(exclude_none=True) for tr in (inp.transformations or [])]
+            entry: dict[str, Any] = {"column": f"{src.fqn}.{_q(inp.field)}"}
+            if trans:
+                entry["transformations"] = trans
+            work.dataset_columns.setdefault((src.pk, out.pk), []).append(entry)
+
+    # ------------------------------------------------------------------ runs and edges
+
+    def _apply_runs(self, conn: Connection, runs: dict[str, _RunWork]) -> None:
+        ts = now_ms()
+        ids = list(runs)
+        existing = {r.run_id: r for r in conn.execute(select(s.runs).where(s.runs.c.run_id.in_(ids)))}
+        inserts = []
+        for rid, work in runs.items():
+            if rid not in existing:
+                inserts.append(
+                    {
+                        "run_id": rid,
+                        "job_pk": work.job_pk,
+                        "state": "OTHER",
+                        "updated_at": ts,
+                        "facets": "{}",
+                    }
+                )
+        if inserts:
+            conn.execute(s.runs.insert(), inserts)
+        insert_ignore(
+            conn,
+            s.run_states,
+            [
+                {"run_id": rid, "state": st, "event_time": t, "received_at": ts}
+                for rid, w in runs.items()
+                for st, t in w.states
+            ],
+            ["run_id", "state", "event_time"],
+        )
+        _upsert_min_time(
+            conn,
+            [
+                {"run_id": rid, "asset_pk": pk, "direction": d, "event_time": t}
+                for rid, w in runs.items()
+                for d, io in (("input", w.inputs), ("output", w.outputs))
+                for pk, t in io.items()
+            ],
+        )
+        # run summaries from the full state history (order-independent)
+        history: dict[str, list[tuple[str, int]]] = {rid: [] for rid in ids}
+        for r in conn.execute(
+            select(s.run_states.c.run_id, s.run_states.c.state, s.run_states.c.event_time).where(
+                s.run_states.c.run_id.in_(ids)
+            )
+        ):
+            history[r.run_id].append((r.state, r.event_time))
+        for rid, work in runs.items():
+            old = existing.get(rid)
+            facets: dict[str, Any] = json.loads(old.facets) if old is not None and old.facets else {}
+            for key, (t, value) in work.facets.items():
+                prev = facets.get(key)
+                if prev is None or (t, canonical_json(value)) > (prev[0], canonical_json(prev[1])):
+                    facets[key] = [t, value]
+            state, started, ended = summarize(history[rid])
+            err = facets.get("errorMessage")
+            error_message = err[1].get("message") if err and state in ("FAIL", "ABORT") else None
+            conn.execute(
+                update(s.runs)
+                .where(s.runs.c.run_id == rid)
+                .values(
+                    state=state,
+                    started_at=started,
+                    ended_at=ended,
+                    updated_at=ts,
+                    error_message=error_message,
+                    facets=canonical_json(facets),
+                )
+            )
+        self._apply_edges(conn, runs)
+
+    def _apply_edges(self, conn: Connection, runs: dict[str, _RunWork]) -> None:
+        """Edges input → output for every run touched: the union over all its events."""
+        ids = list(runs)
+        io: dict[str, tuple[set[int], set[int]]] = {rid: (set(), set()) for rid in ids}
+        for r in conn.execute(
+            select(s.run_datasets.c.run_id, s.run_datasets.c.asset_pk, s.run_datasets.c.direction).where(
+                s.run_datasets.c.run_id.in_(ids)
+            )
+        ):
+            io[r.run_id][0 if r.direction == "input" else 1].add(r.asset_pk)
+        job_pks = {rid: self._run_job(conn, rid, w) for rid, w in runs.items()}
+        contrib: dict[tuple[int, int], dict[str, Any]] = {}
+        for rid, work in runs.items():
+            ins, outs = io[rid]
+            job_pk = job_pks[rid]
+            for i in ins:
+                for o in outs:
+                    if i == o:
+                        continue
+                    c = contrib.setdefault(
+                        (i, o), {"pipelines": set(), "columns": [], "dataset": [], "sql": None}
+                    )
+                    c["pipelines"].add(job_pk)
+                    c["columns"].extend(work.columns.get((i, o), []))
+                    c["dataset"].extend(work.dataset_columns.get((i, o), []))
+                    if work.sql is not None and (c["sql"] is None or work.sql >= c["sql"]):
+                        c["sql"] = work.sql
+        if not contrib:
+            return
+        pairs = list(contrib)
+        current: dict[tuple[int, int], dict[str, Any]] = {}
+        for i in range(0, len(pairs), 400):
+            chunk = pairs[i : i + 400]
+            for r in conn.execute(
+                select(s.edge_details.c.from_pk, s.edge_details.c.to_pk, s.edge_details.c.details).where(
+                    tuple_(s.edge_details.c.from_pk, s.edge_details.c.to_pk).in_(chunk),
+                    s.edge_details.c.source == LineageSource.OPEN_LINEAGE.value,
+                )
+            ):
+                current[(r.from_pk, r.to_pk)] = json.loads(r.details)
+        pipe_pks = {p for c in contrib.values() for p in c["pipelines"]}
+        old_ids = {str(p.get("id")) for d in current.values() for p in d.get("pipelines") or []}
+        cols = (s.assets.c.pk, s.assets.c.id, s.assets.c.fqn, s.assets.c.name)
+        pipes = {
+            r.pk: {"id": r.id, "type": "pipeline", "fqn": r.fqn, "name": r.name}
+            for r in conn.execute(
+                select(*cols).where(s.assets.c.pk.in_(pipe_pks) | s.assets.c.id.in_(old_ids))
+            )
+        }
+        writes: list[EdgeWrite] = []
+        for pair, c in contrib.items():
+            old = current.get(pair, {})
+            merged = _merge_details(old, c, pipes)
+            if merged is None:
+                continue
+            details, pipeline_pk = merged
+            writes.append(
+                EdgeWrite(
+                    from_pk=pair[0],
+                    to_pk=pair[1],
+                    details=LineageDetails.model_validate(details),
+                    pipeline_pk=pipeline_pk,
+                )
+            )
+        if writes:
+            self.store.put_edges(writes, "openlineage", conn=conn)
+
+    def _run_job(self, conn: Connection, rid: str, work: _RunWork) -> int:
+        row = conn.execute(select(s.runs.c.job_pk).where(s.runs.c.run_id == rid)).first()
+        return int(row.job_pk) if row else work.job_pk
+
+
+class _NoParent:
+    run = None
+
+
+_NO_PARENT: Any = _NoParent()
+
+
+def _signature(trans: list[dict[str, Any]]) -> str | None:
+    """``DIRECT/AGGREGATION`` style text for the edge's column ``function``."""
+    parts = []
+    for tr in trans:
+        text = str(tr.get("type") or "")
+        if tr.get("subtype"):
+            text += "/" + str(tr["subtype"])
+        if tr.get("masking"):
+            text += " (masked)"
+        if text and text not in parts:
+            parts.append(text)
+    return ", ".join(parts) or None
+
+
+def _mapping_key(m: dict[str, Any]) -> str:
+    return canonical_json(m)
+
+
+def _merge_details(
+    old: dict[str, Any], c: dict[str, Any], pipes: dict[int, dict[str, Any]]
+) -> tuple[dict[str, Any], int | None] | None:
+    """Union of the stored OpenLineage details of an edge with this batch's contribution;
+    None when nothing changes (so repeated delivery writes nothing)."""
+    pipelines = {canonical_json(p): p for p in old.get("pipelines") or []}
+    for pk in c["pipelines"]:
+        if pk in pipes:
+            pipelines.setdefault(canonical_json(pipes[pk]), pipes[pk])
+    plist = sorted(pipelines.values(), key=lambda p: (p.get("fqn") or "", p.get("id") or ""))
+    columns = {_mapping_key(m): m for m in old.get("columnsLineage") or []}
+    for m in c["columns"]:
+        columns.setdefault(_mapping_key(m), m)
+    clist = sorted(columns.values(), key=lambda m: (m.get("toColumn") or "", _mapping_key(m)))
+    dcols = {canonical_json(d): d for d in old.get("datasetColumns") or []}
+    for d in c["dataset"]:
+        dcols.setdefault(canonical_json(d), d)
+    sql = old.get("sqlQuery")
+    sql_time = old.get("sqlQueryTime")
+    if c["sql"] is not None and (sql_time is None or (c["sql"][0], c["sql"][1]) > (sql_time, sql or "")):
+        sql_time, sql = c["sql"]
+    chosen = plist[0] if plist else None
+    details: dict[str, Any] = {
+        "source": LineageSource.OPEN_LINEAGE.value,
+        "columnsLineage": clist,
+        "pipelines": plist,
+    }
+    if chosen is not None:
+        details["pipeline"] = {
+            "id": chosen["id"],
+            "type": "pipeline",
+            "fullyQualifiedName": chosen["fqn"],
+            "name": chosen["name"],
+        }
+        details["description"] = f"Lineage from OpenLineage job {chosen['fqn']}"
+    if dcols:
+        details["datasetColumns"] = sorted(dcols.values(), key=canonical_json)
+    if sql is not None:
+        details["sqlQuery"] = sql
+        details["sqlQueryTime"] = sql_time
+    compare_keys = ("columnsLineage", "pipelines", "pipeline", "datasetColumns", "sqlQuery", "sqlQueryTime")
+    if old and all(canonical_json(old.get(k)) == canonical_json(details.get(k)) for k in compare_keys):
+        return None
+    pipeline_pk = next((pk for pk, p in pipes.items() if chosen and p["id"] == chosen["id"]), None)
+    return details, pipeline_pk
+
+
+def summarize(history: Iterable[tuple[str, int]]) -> tuple[str, int | None, int | None]:
+    """Current state, start and end time of a run from its whole state history.
+
+    A terminal state wins over any non-terminal one whatever the arrival order (a START
+    retried after COMPLETE must not reopen the run); among equals the latest event time
+    wins, then the state priority FAIL > ABORT > COMPLETE > RUNNING > START > OTHER.
+    """
+    items = list(history)
+    if not items:
+        return "OTHER", None, None
+    terminal = [(t, _STATE_PRIORITY[st], st) for st, t in items if st in {e.value for e in TERMINAL_STATES}]
+    if terminal:
+        t_end, _, state = max(terminal)
+        ended: int | None = t_end
+    else:
+        _, _, state = max((t, _STATE_PRIORITY.get(st, 0), st) for st, t in items)
+        ended = None
+    starts = [t for st, t in items if st == EventType.START.value]
+    started = min(starts) if starts else min(t for _, t in items)
+    return state, started, ended
