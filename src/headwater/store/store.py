@@ -7,15 +7,17 @@ indexes in any number of processes can catch up and the graph can be replayed as
 from __future__ import annotations
 
 import json
+import random
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Row, and_, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from headwater.identity.fqn import quote_name
 from headwater.identity.hierarchy import parent_candidates
@@ -48,6 +50,17 @@ class ConflictError(StoreError):
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+T = TypeVar("T")
+
+
+def _is_race(exc: Exception) -> bool:
+    """Unique violations, deadlocks and serialization failures are worth one more try."""
+    if isinstance(exc, IntegrityError):
+        return True
+    text = str(exc).lower()
+    return "deadlock" in text or "could not serialize" in text or "database is locked" in text
 
 
 _LOG_KEYS = ("at", "kind", "from_pk", "to_pk", "source", "details")
@@ -118,6 +131,22 @@ class Store:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
 
+    def retrying(self, work: Callable[[Connection], T], attempts: int = 8) -> T:
+        """Run `work` in a write transaction, again if a concurrent writer won a race.
+
+        Upserts read before they write; when two servers on one PostgreSQL insert the same FQN or
+        edge at once, the loser hits the unique constraint and simply retries, now seeing the row.
+        """
+        for attempt in range(attempts):
+            try:
+                with self.write() as conn:
+                    return work(conn)
+            except (IntegrityError, OperationalError) as exc:
+                if attempt == attempts - 1 or not _is_race(exc):
+                    raise
+                time.sleep(0.005 * (2**attempt) * (1 + random.random()))
+        raise AssertionError("unreachable")
+
     @contextmanager
     def read(self) -> Iterator[Connection]:
         with self.engine.connect() as conn:
@@ -155,8 +184,7 @@ class Store:
     ) -> list[tuple[Asset, bool]]:
         """Create or update many assets in one transaction (parents before children in `items`)."""
         if conn is None:
-            with self.write() as c:
-                return self._upsert_assets(c, items, actor)
+            return self.retrying(lambda c: self._upsert_assets(c, items, actor))
         return self._upsert_assets(conn, items, actor)
 
     def _upsert_assets(
@@ -606,8 +634,7 @@ class Store:
     ) -> list[bool]:
         """Add or replace edge details (per source); returns for each write whether the pair is new."""
         if conn is None:
-            with self.write() as c:
-                return self._put_edges(c, writes, actor)
+            return self.retrying(lambda c: self._put_edges(c, writes, actor))
         return self._put_edges(conn, writes, actor)
 
     def _put_edges(self, conn: Connection, writes: Sequence[EdgeWrite], actor: str | None) -> list[bool]:
