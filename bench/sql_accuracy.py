@@ -53,7 +53,7 @@ def _write(rec):
 def _schema(provider):
     return getattr(provider, "_hw_schema", None)
 
-def pytest_configure(config):
+def _patch():
     import tests.helpers as h
 
     def table(sql, source_tables=None, target_tables=None, dialect="ansi", test_sqlfluff=True, test_sqlparse=True):
@@ -83,6 +83,9 @@ def pytest_configure(config):
     h.assert_table_lineage_equal = table
     h.assert_column_lineage_equal = column
     h.generate_metadata_providers = providers
+
+
+_patch()  # at import: conftest.py imports the helpers before pytest_configure would run
 '''
 
 

@@ -1,7 +1,12 @@
-"""Union a script's statements and bridge over temporary tables.
+"""Union a script's statements and bridge over temporary and intermediate tables.
 
-ETL scripts stage data in temp tables (``a -> #tmp -> b``); the catalog never
-holds ``#tmp``, so lineage must read ``a -> b``, columns included.
+ETL scripts stage data in tables they write and then read (``a -> tmp -> b``).
+At script level the lineage reads ``a -> b``: like sqllineage, a table written
+by one statement and read by another is *intermediate* (neither a source nor a
+target of the script), and column paths are followed through it. Declared
+temporary tables (``CREATE TEMP``, ``#tmp``, created then dropped) are never
+sources or targets. The per-statement lineage in ``result.statements`` keeps
+every hop for callers that want persistent intermediates as assets.
 """
 
 from __future__ import annotations
@@ -13,94 +18,109 @@ from headwater.sql.result import ColumnEdge, LineageResult, StatementLineage, Tr
 ColumnNode = tuple[str, str]
 
 
-def intermediate_tables(statements: list[StatementLineage]) -> set[str]:
-    """Tables to bridge over: declared temporary, or created and dropped in the same script."""
+def apply_renames(statements: list[StatementLineage]) -> list[StatementLineage]:
+    """``ALTER TABLE a RENAME TO b`` renames ``a`` in the statements before it; it adds no lineage."""
+    out: list[StatementLineage] = []
+    for st in statements:
+        if st.kind != "ALTER_RENAME" or not st.sources or not st.targets:
+            out.append(st)
+            continue
+        old, new = next(iter(st.sources)), next(iter(st.targets))
+
+        def ren(name: str, old: str = old, new: str = new) -> str:
+            return new if name == old else name
+
+        for prev in out:
+            prev.sources = {ren(t) for t in prev.sources}
+            prev.targets = {ren(t) for t in prev.targets}
+            prev.temporary = {ren(t) for t in prev.temporary}
+            prev.column_edges = {
+                ((ren(s[0]), s[1]), (ren(d[0]), d[1])): tr for (s, d), tr in prev.column_edges.items()
+            }
+    return out
+
+
+def temporary_tables(statements: list[StatementLineage]) -> set[str]:
+    """Tables declared temporary, or created and later dropped in the same script."""
     temp: set[str] = set()
     created: set[str] = set()
-    dropped: set[str] = set()
     for st in statements:
         temp |= st.temporary
         if st.kind.startswith("CREATE") or st.kind == "SELECT_INTO":
             created |= st.targets
-        dropped |= st.dropped
-    return temp | (created & dropped)
+        temp |= st.dropped & created
+    return temp
 
 
-def _walk(
-    start: ColumnNode,
-    first: ColumnNode,
-    tr: Transformation,
-    edges: dict[ColumnNode, dict[ColumnNode, Transformation]],
-    star_edges: dict[str, dict[ColumnNode, dict[ColumnNode, Transformation]]],
-    temp: set[str],
-    out: dict[ColumnEdge, Transformation],
-    limit: int,
-) -> None:
-    """Follow column edges from ``first`` through temp tables until non-temp columns."""
-    stack: list[tuple[ColumnNode, ColumnNode, Transformation]] = [(start, first, tr)]
-    seen: set[tuple[ColumnNode, ColumnNode]] = set()
-    while stack and len(out) < limit:
-        src, node, cur = stack.pop()
-        if (src, node) in seen:
-            continue
-        seen.add((src, node))
-        if node[0] not in temp:
-            key = (src, node)
-            old = out.get(key)
-            out[key] = cur if old is None else old.combine(cur)
-            continue
-        nexts = edges.get(node)
-        if nexts:
-            for nxt, tr2 in nexts.items():
-                stack.append((src, nxt, cur.combine(tr2)))
-        if node[1] == "*":
-            # tmp.* reached: any column of tmp carries the matching column of the source
-            for (tbl, col), targets in star_edges.get(node[0], {}).items():
-                del tbl
-                new_src = (src[0], col) if src[1] == "*" else src
-                for nxt, tr2 in targets.items():
-                    stack.append((new_src, nxt, cur.combine(tr2)))
-        elif not nexts:
-            star = edges.get((node[0], "*"))
-            for nxt, tr2 in (star or {}).items():
-                dst = (nxt[0], node[1]) if nxt[1] == "*" else nxt
-                stack.append((src, dst, cur.combine(tr2)))
-
-
-def merge_statements(
-    result: LineageResult, statements: list[StatementLineage], max_column_pairs: int
-) -> bool:
-    """Fill ``result`` from the statements; returns False when the column-pair cap cut it short."""
-    temp = intermediate_tables(statements)
-    result.intermediate_tables = temp
-    all_edges: dict[ColumnEdge, Transformation] = {}
+def _table_sets(statements: list[StatementLineage], temp: set[str]) -> tuple[set[str], set[str], set[str]]:
+    """Script-level sources, targets and intermediates from the table graph of all statements."""
+    out_deg: dict[str, int] = defaultdict(int)
+    in_deg: dict[str, int] = defaultdict(int)
+    selfloop: set[str] = set()
+    source_only: set[str] = set()
+    target_only: set[str] = set()
     for st in statements:
-        result.sources |= st.sources - temp
-        result.targets |= st.targets - temp
-        for key, tr in st.column_edges.items():
-            old = all_edges.get(key)
-            all_edges[key] = tr if old is None else old.combine(tr)
-    final: dict[ColumnEdge, Transformation]
-    if temp and any(src[0] in temp or dst[0] in temp for src, dst in all_edges):
-        edges: dict[ColumnNode, dict[ColumnNode, Transformation]] = defaultdict(dict)
-        star_edges: dict[str, dict[ColumnNode, dict[ColumnNode, Transformation]]] = defaultdict(dict)
-        for (src, dst), tr in all_edges.items():
-            edges[src][dst] = tr
-            if src[0] in temp and src[1] != "*":
-                star_edges[src[0]].setdefault(src, {})[dst] = tr
-        final = {}
-        for (src, dst), tr in all_edges.items():
-            if src[0] in temp:
+        if st.sources and not st.targets:
+            source_only |= st.sources
+        elif st.targets and not st.sources:
+            target_only |= st.targets
+        for s in st.sources:
+            for t in st.targets:
+                if s == t:
+                    selfloop.add(s)
+                else:
+                    out_deg[s] += 1
+                    in_deg[t] += 1
+    nodes = set(out_deg) | set(in_deg)
+    sources = {n for n in nodes if in_deg[n] == 0} | selfloop | source_only
+    targets = {n for n in nodes if out_deg[n] == 0} | selfloop | target_only
+    intermediate = {n for n in nodes if in_deg[n] and out_deg[n]}
+    return sources - temp, targets - temp, intermediate | temp
+
+
+def merge_statements(result: LineageResult, statements: list[StatementLineage], max_column_pairs: int) -> bool:
+    """Fill ``result`` from the statements; returns False when the column-pair cap cut it short."""
+    statements = apply_renames(statements)
+    temp = temporary_tables(statements)
+    result.sources, result.targets, result.intermediate_tables = _table_sets(statements, temp)
+    result.temporary_tables = temp
+    edges: dict[ColumnNode, dict[ColumnNode, Transformation]] = defaultdict(dict)
+    has_in: set[ColumnNode] = set()
+    for st in statements:
+        for (src, dst), tr in st.column_edges.items():
+            if src == dst:
                 continue
-            _walk(src, dst, tr, edges, star_edges, temp, final, max_column_pairs)
-    else:
-        final = all_edges
+            old = edges[src].get(dst)
+            edges[src][dst] = tr if old is None else old.combine(tr)
+            has_in.add(dst)
+    final: dict[ColumnEdge, Transformation] = {}
     complete = True
-    for n, ((src, dst), tr) in enumerate(final.items()):
-        if n >= max_column_pairs:
-            complete = False
+    # column paths from columns nothing writes to columns nothing reads, through everything between
+    for root in [n for n in edges if n not in has_in]:
+        stack: list[tuple[ColumnNode, Transformation]] = [(root, Transformation())]
+        seen: set[ColumnNode] = set()
+        while stack:
+            node, tr = stack.pop()
+            nexts = edges.get(node)
+            if node != root and (not nexts or node[0] not in temp and node[0] not in result.intermediate_tables):
+                if node[0] not in temp:
+                    key = (root, node)
+                    old = final.get(key)
+                    final[key] = tr if old is None else old.combine(tr)
+                    if len(final) >= max_column_pairs:
+                        complete = False
+                        break
+                if not nexts:
+                    continue
+            if node in seen:
+                continue
+            seen.add(node)
+            for nxt, tr2 in (nexts or {}).items():
+                stack.append((nxt, tr.combine(tr2) if node != root else tr2))
+        if not complete:
             break
-        if src[0] in temp or dst[0] in temp:
+    for (src, dst), tr in final.items():
+        if src[0] in temp:
             continue
         pair = (column_ref(*src), column_ref(*dst))
         result.column_lineage.add(pair)

@@ -167,12 +167,17 @@ class ColumnResolver:
         return scope
 
     def add_source(self, item: exp.Expression, scope: Scope) -> Source | None:
-        """Append the source for a FROM/JOIN item to ``scope``."""
+        """Append the source for a FROM/JOIN item to ``scope`` (and the joins nested inside it)."""
+        while isinstance(item, exp.Subquery) and isinstance(item.this, exp.Table | exp.Subquery):
+            item = item.this  # FROM ((a JOIN b ON ...)): parenthesised joins, not a derived table
         src = self.source_for(item, scope)
         if src is not None:
             if src.udtf is not None:
                 self._udtf_scope[id(src.udtf)] = scope
             scope.sources.append(src)
+        if isinstance(item, exp.Table):
+            for join in item.args.get("joins") or []:
+                self.add_source(join.this, scope)
         return src
 
     # -- outputs ---------------------------------------------------------------------------------------
@@ -225,7 +230,7 @@ class ColumnResolver:
             lineage = self.expression_lineage(proj, scope)
             name = self.output_name(proj)
             outs.append(Output(name, lineage))
-            if self.lateral_alias and isinstance(proj, exp.Alias):
+            if isinstance(proj, exp.Alias):
                 scope.aliases.setdefault(name, lineage)
         return outs
 
@@ -233,6 +238,11 @@ class ColumnResolver:
         """Name of an output column: alias, column name, or the expression text."""
         if isinstance(proj, exp.Alias):
             return self.namer.column(proj.args.get("alias"))
+        inner = proj
+        while isinstance(inner, exp.Cast | exp.TryCast | exp.Paren):
+            inner = inner.this
+        if isinstance(inner, exp.Column) and not isinstance(inner.this, exp.Star):
+            proj = inner
         if isinstance(proj, exp.Column):
             return self.namer.column(proj.this)
         if isinstance(proj, exp.Dot):
@@ -270,6 +280,11 @@ class ColumnResolver:
         lineage: Lineage = {}
         for node in _columns_and_subqueries(expr):
             via = _path_transformation(node, expr)
+            if isinstance(node, exp.Star):  # COUNT(*): depends on every row of every source
+                for src in scope.sources:
+                    if src.table is not None and not src.is_target:
+                        merge_into(lineage, {(src.table, "*"): _IDENTITY}, via)
+                continue
             if isinstance(node, exp.Column):
                 if isinstance(node.this, exp.Star):
                     qual = self.namer.ident(node.args.get("table"))
@@ -377,14 +392,20 @@ class ColumnResolver:
                 unknown.append(src)
             elif name in cols:
                 definite.append(src)
-        if self.lateral_alias and name in scope.aliases and not definite:
+        if definite:
+            chosen = definite
+        elif name in scope.aliases and (self.lateral_alias or not unknown):
+            # an alias defined earlier in this SELECT list, and no source can hold the name
             return dict(scope.aliases[name])
-        chosen = definite or unknown
-        if not chosen:
-            if scope.aliases.get(name) is not None:
-                return dict(scope.aliases[name])
-            if len(sources) == 1 and sources[0].udtf is not None:
-                return self._from_source(sources[0], name)
+        elif len(unknown) == 1:
+            chosen = unknown
+        elif unknown:
+            return {("", name): _IDENTITY}  # ambiguous without a schema: report the bare column
+        elif name in scope.aliases:
+            return dict(scope.aliases[name])
+        elif len(sources) == 1 and sources[0].udtf is not None:
+            return self._from_source(sources[0], name)
+        else:
             return None
         lineage: Lineage = {}
         for src in chosen:
@@ -413,7 +434,7 @@ def _columns_and_subqueries(expr: exp.Expression) -> Iterator[exp.Expression]:
     stack = [expr]
     while stack:
         node = stack.pop()
-        if isinstance(node, exp.Column):
+        if isinstance(node, exp.Column | exp.Star):
             yield node
             continue
         if node is not expr and isinstance(node, exp.Subquery | exp.Select | exp.SetOperation):

@@ -12,7 +12,9 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+import sqlglot
 from sqlglot.errors import ErrorLevel, ParseError, SqlglotError, TokenError
+from sqlglot.tokens import Token, TokenType
 
 from headwater.sql.bridge import merge_statements
 from headwater.sql.dialects import get_dialect, resolve_dialect
@@ -45,10 +47,77 @@ class _QuietFilter(logging.Filter):
 logging.getLogger("sqlglot").addFilter(_QuietFilter())
 
 
+#: Tokens that can start a statement: where a script without semicolons is cut when parsing stops.
+_STARTERS = frozenset(
+    {
+        TokenType.INSERT, TokenType.SELECT, TokenType.WITH, TokenType.UPDATE, TokenType.DELETE,
+        TokenType.MERGE, TokenType.CREATE, TokenType.DROP, TokenType.ALTER, TokenType.USE,
+        TokenType.DECLARE, TokenType.SET, TokenType.EXECUTE, TokenType.TRUNCATE, TokenType.COMMIT,
+    }
+)
+#: Dialects retried, in order, when a statement does not parse in the requested one.
+_FALLBACK_DIALECTS: dict[str, tuple[str, ...]] = {"athena": ("hive", "trino")}
+
+
+def _strip_routine(tokens: list[Token]) -> list[Token]:
+    """Body of ``CREATE PROCEDURE|FUNCTION ... [AS] BEGIN <body>``; ``[]`` for a lone END."""
+    if not tokens:
+        return tokens
+    if len(tokens) <= 2 and tokens[0].token_type == TokenType.END:
+        return []
+    if tokens[0].token_type != TokenType.CREATE:
+        return tokens
+    head = [t.token_type for t in tokens[:6]]
+    if TokenType.PROCEDURE not in head and TokenType.FUNCTION not in head:
+        return tokens
+    for i, tok in enumerate(tokens):
+        if tok.token_type == TokenType.BEGIN:
+            body = tokens[i + 1 :]
+            break
+    else:
+        for i, tok in enumerate(tokens):
+            if tok.token_type == TokenType.ALIAS and i + 1 < len(tokens) and tokens[i + 1].token_type in _STARTERS:
+                body = tokens[i + 1 :]
+                break
+        else:
+            return tokens
+    if body and body[-1].token_type == TokenType.END:
+        body = body[:-1]
+    return body
+
+
+def _parse_tokens(tokens: list[Token], source: str, dialect: str, depth: int = 0) -> list[Any]:
+    parser = get_dialect(dialect).parser(error_level=ErrorLevel.RAISE)
+    try:
+        return [e for e in parser.parse(tokens, source) if e is not None]
+    except ParseError as exc:
+        if depth > 50 or not exc.errors:
+            raise
+        line, col = exc.errors[0].get("line"), exc.errors[0].get("col")
+        for i, tok in enumerate(tokens):
+            if i and tok.line == line and tok.col == col and tok.token_type in _STARTERS:
+                # two statements without a semicolon between them (T-SQL allows it)
+                left = _parse_tokens(tokens[:i], source, dialect, depth + 1)
+                return left + _parse_tokens(tokens[i:], source, dialect, depth + 1)
+        raise
+
+
 def _parse(raw: RawStatement, dialect: str) -> list[Any]:
     assert raw.tokens is not None
-    parser = get_dialect(dialect).parser(error_level=ErrorLevel.RAISE)
-    return [e for e in parser.parse(raw.tokens, raw.source) if e is not None]
+    tokens = _strip_routine(raw.tokens)
+    if not tokens:
+        return []
+    try:
+        return _parse_tokens(tokens, raw.source, dialect)
+    except ParseError as exc:
+        error = exc
+    text = raw.source[tokens[0].start : tokens[-1].end + 1]
+    for other in (*_FALLBACK_DIALECTS.get(dialect, ()), *(("",) if dialect else ())):
+        try:
+            return [e for e in sqlglot.parse(text, read=other or None, error_level=ErrorLevel.RAISE) if e]
+        except (ParseError, TokenError):
+            continue
+    raise error
 
 
 def _analyze(

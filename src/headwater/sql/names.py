@@ -18,13 +18,6 @@ from headwater.sql.dialects import get_dialect
 SchemaInput = Mapping[str, Any]
 
 
-def _quote_part(part: str) -> str:
-    """Keep a dotted name splittable: a part that itself contains a dot is double-quoted."""
-    if "." in part:
-        return '"' + part.replace('"', '""') + '"'
-    return part
-
-
 class Namer:
     """Turns sqlglot identifiers and tables into the engine's dotted names."""
 
@@ -91,7 +84,7 @@ class Namer:
 
     def table_name(self, table: exp.Table) -> str:
         """Dotted, normalised, default-qualified name of a table reference."""
-        return ".".join(_quote_part(p) for p in self.qualify(self.table_parts(table)))
+        return ".".join(self.qualify(self.table_parts(table)))
 
     def set_defaults(self, database: str | None, schema: str | None) -> None:
         """Change the defaults (``USE`` statements); None leaves a part unchanged."""

@@ -42,8 +42,8 @@ ColumnEdge = tuple[tuple[str, str], tuple[str, str]]
 
 
 def column_ref(table: str, column: str) -> str:
-    """Dotted ``table.column`` form used in results."""
-    return f"{table}.{column}"
+    """Dotted ``table.column`` form used in results (bare column when the table is unknown)."""
+    return f"{table}.{column}" if table else column
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,8 @@ class LineageResult:
     statements: list[StatementLineage] = field(default_factory=list)
     #: tables recognised as temporary/intermediate and bridged over
     intermediate_tables: set[str] = field(default_factory=set)
+    #: tables recognised as temporary (never real assets)
+    temporary_tables: set[str] = field(default_factory=set)
     dialect: str = ""
 
     def to_dict(self) -> dict[str, object]:
@@ -134,6 +136,7 @@ class LineageResult:
                 for src, dst in sorted(self.column_lineage)
             ],
             "intermediate_tables": sorted(self.intermediate_tables),
+            "temporary_tables": sorted(self.temporary_tables),
             "errors": [
                 {"kind": e.kind, "message": e.message, "statement_index": e.index, "statement": e.statement}
                 for e in self.errors

@@ -33,7 +33,7 @@ def _is_named_table(node: exp.Table) -> bool:
     name = node.name
     if name.startswith("@") and not isinstance(this, exp.Identifier):
         return False
-    if "://" in name:
+    if "://" in name or "/" in name:  # file paths (spark's parquet.`/path`, stages)
         return False
     return True
 
@@ -44,6 +44,7 @@ class StatementAnalyzer:
     def __init__(self, namer: Namer) -> None:
         self.namer = namer
         self.dialect = namer.dialect
+        self._static_partitions: set[str] = set()
 
     # -- tables ----------------------------------------------------------------------------------------
     def read_tables(self, root: exp.Expression, exclude: set[int]) -> set[str]:
@@ -101,12 +102,13 @@ class StatementAnalyzer:
         st = StatementLineage(index=index, sql=sql, kind=stmt.key.upper())
         resolver = ColumnResolver(self.namer, supports_lateral_alias(self.dialect))
         exclude: set[int] = set()
+        self._static_partitions = set()
         if isinstance(stmt, exp.Insert):
             self._insert(stmt, st, resolver, exclude)
         elif isinstance(stmt, exp.Create):
             if not self._create(stmt, st, resolver, exclude):
                 return st
-        elif isinstance(stmt, exp.Select) and isinstance(stmt.args.get("into"), exp.Into):
+        elif isinstance(stmt, exp.Query) and isinstance(_leftmost(stmt).args.get("into"), exp.Into):
             self._select_into(stmt, st, resolver, exclude)
         elif isinstance(stmt, exp.Merge):
             self._merge(stmt, st, resolver, exclude)
@@ -147,6 +149,12 @@ class StatementAnalyzer:
 
     def _write_columns(self, st: StatementLineage, target: str, outs: list[Output], cols: list[str]) -> None:
         """Map a query's outputs onto target columns (by position when a column list is given)."""
+        if not cols and outs and not any(o.star for o in outs):
+            known = self.namer.known_columns(target)
+            if known:
+                known = [c for c in known if c not in self._static_partitions]
+                if len(known) == len(outs):
+                    cols = known  # INSERT without a column list fills the table's columns in order
         if cols and not (len(outs) == 1 and outs[0].star and len(cols) > 1):
             pairs = zip(cols, outs, strict=False)
         else:
@@ -168,6 +176,12 @@ class StatementAnalyzer:
         query = stmt.expression
         if query is None:
             return
+        partition = table.args.get("partition")
+        self._static_partitions = {
+            self.namer.column(eq.this.this)
+            for eq in (partition.expressions if isinstance(partition, exp.Partition) else [])
+            if isinstance(eq, exp.EQ) and isinstance(eq.this, exp.Column)
+        }
         scope = resolver.with_ctes(stmt, None)
         self._write_columns(st, target, resolver.outputs(query, scope), cols)
 
@@ -210,9 +224,9 @@ class StatementAnalyzer:
         return True
 
     def _select_into(
-        self, stmt: exp.Select, st: StatementLineage, resolver: ColumnResolver, exclude: set[int]
+        self, stmt: exp.Query, st: StatementLineage, resolver: ColumnResolver, exclude: set[int]
     ) -> None:
-        into = stmt.args["into"]
+        into = _leftmost(stmt).args["into"]
         st.kind = "SELECT_INTO"
         table = into.this
         if not isinstance(table, exp.Table):
@@ -225,9 +239,14 @@ class StatementAnalyzer:
         self._write_columns(st, target, resolver.outputs(stmt, None), [])
 
     def _dml_scope(
-        self, resolver: ColumnResolver, target_node: exp.Table, target: str, items: list[exp.Expression]
+        self,
+        resolver: ColumnResolver,
+        target_node: exp.Table,
+        target: str,
+        items: list[exp.Expression],
+        stmt: exp.Expression,
     ) -> Scope:
-        scope = resolver.with_ctes(target_node.parent, None) if target_node.parent else None
+        scope = resolver.with_ctes(stmt, None)
         dml = Scope(sources=[], ctes=scope.ctes if scope else {}, outer=None)
         alias_node = target_node.args.get("alias")
         alias = (
@@ -269,7 +288,7 @@ class StatementAnalyzer:
         target = self.namer.table_name(table)
         st.targets.add(target)
         using = stmt.args.get("using")
-        scope = self._dml_scope(resolver, table, target, [using] if using is not None else [])
+        scope = self._dml_scope(resolver, table, target, [using] if using is not None else [], stmt)
         whens = stmt.args.get("whens")
         for when in whens.expressions if isinstance(whens, exp.Whens) else []:
             then = when.args.get("then")
@@ -290,8 +309,6 @@ class StatementAnalyzer:
         if not isinstance(table, exp.Table):
             return
         exclude.add(id(table))
-        target = self.namer.table_name(table)
-        st.targets.add(target)
         items: list[exp.Expression] = [j.this for j in table.args.get("joins") or []]
         from_ = stmt.args.get("from_")
         if isinstance(from_, exp.From):
@@ -300,7 +317,24 @@ class StatementAnalyzer:
             items.append(join.this)
         for join in stmt.args.get("joins") or []:
             items.append(join.this)
-        scope = self._dml_scope(resolver, table, target, items)
+        target_node = table
+        if not table.args.get("db") and not table.args.get("alias"):
+            # T-SQL: UPDATE alias SET ... FROM real_table AS alias
+            wanted = self.namer.ident(table.this)
+            for node in _flatten_items(items):
+                alias = node.args.get("alias")
+                if isinstance(node, exp.Table) and isinstance(alias, exp.TableAlias) and alias.this is not None:
+                    if self.namer.ident(alias.this) == wanted:
+                        target_node = node
+                        exclude.add(id(node))
+                        break
+        target = self.namer.table_name(target_node)
+        st.targets.add(target)
+        dml_target = table
+        if target_node is not table:
+            items = [i for i in items if i is not target_node]
+            dml_target = exp.Table(this=target_node.this.copy(), alias=target_node.args["alias"].copy())
+        scope = self._dml_scope(resolver, dml_target, target, items, stmt)
         self._set_items(st, resolver, scope, target, stmt.expressions)
 
     def _delete(self, stmt: exp.Delete, st: StatementLineage, exclude: set[int]) -> None:
@@ -372,6 +406,25 @@ class StatementAnalyzer:
                 f"{keyword} statement uses syntax the {self.dialect or 'ansi'} parser does not support"
             )
         return st
+
+
+def _flatten_items(items: list[exp.Expression]) -> list[exp.Expression]:
+    """FROM items with the joins nested inside tables spread out."""
+    out: list[exp.Expression] = []
+    stack = list(reversed(items))
+    while stack:
+        item = stack.pop()
+        out.append(item)
+        if isinstance(item, exp.Table):
+            stack.extend(reversed([j.this for j in item.args.get("joins") or []]))
+    return out
+
+
+def _leftmost(node: exp.Expression) -> exp.Expression:
+    """First SELECT of a set operation (where SELECT ... INTO puts its INTO)."""
+    while isinstance(node, exp.SetOperation | exp.Subquery):
+        node = node.this
+    return node
 
 
 def _identity() -> Transformation:
