@@ -86,14 +86,17 @@ def merge_statements(result: LineageResult, statements: list[StatementLineage], 
     result.temporary_tables = temp
     edges: dict[ColumnNode, dict[ColumnNode, Transformation]] = defaultdict(dict)
     has_in: set[ColumnNode] = set()
+    selfloops: dict[ColumnNode, Transformation] = {}
     for st in statements:
         for (src, dst), tr in st.column_edges.items():
             if src == dst:
+                if src[0] not in temp:
+                    selfloops[src] = tr
                 continue
             old = edges[src].get(dst)
             edges[src][dst] = tr if old is None else old.combine(tr)
             has_in.add(dst)
-    final: dict[ColumnEdge, Transformation] = {}
+    final: dict[ColumnEdge, Transformation] = {(n, n): tr for n, tr in selfloops.items()}
     complete = True
     # column paths from columns nothing writes to columns nothing reads, through everything between
     for root in [n for n in edges if n not in has_in]:

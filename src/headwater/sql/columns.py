@@ -380,6 +380,10 @@ class ColumnResolver:
                 if found is not None:
                     return found
             current = current.outer
+        if qual_node is not None:
+            # qualified by a table name that is not in FROM under that name (``SELECT tab2.*`` ...)
+            parts = [p for p in (col.args.get("catalog"), col.args.get("db"), qual_node) if p is not None]
+            return {(".".join(self.namer.ident(p, table=True) for p in parts), name): _IDENTITY}
         return {}
 
     def _resolve_unqualified(self, name: str, scope: Scope) -> Lineage | None:

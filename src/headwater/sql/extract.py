@@ -71,7 +71,7 @@ def _strip_routine(tokens: list[Token]) -> list[Token]:
     if TokenType.PROCEDURE not in head and TokenType.FUNCTION not in head:
         return tokens
     for i, tok in enumerate(tokens):
-        if tok.token_type == TokenType.BEGIN:
+        if tok.token_type == TokenType.BEGIN or (tok.token_type == TokenType.COMMAND and tok.text.upper() == "BEGIN"):
             body = tokens[i + 1 :]
             break
     else:

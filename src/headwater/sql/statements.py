@@ -22,6 +22,9 @@ _LINEAGE_COMMANDS = frozenset(
     {"INSERT", "MERGE", "UPDATE", "DELETE", "CREATE", "COPY", "WITH", "SELECT", "REPLACE"}
 )
 _UNLOAD = re.compile(r"^\s*UNLOAD\s*\(\s*'((?:[^']|'')*)'\s*\)", re.IGNORECASE | re.DOTALL)
+_EXCHANGE = re.compile(
+    r"^\s*ALTER\s+TABLE\s+(\S+)\s+EXCHANGE\s+PARTITION\s*\(.*?\)\s*WITH\s+TABLE\s+(\S+)", re.I | re.S
+)
 _PSEUDO_TABLES = frozenset({"dual", "DUAL"})
 
 
@@ -332,7 +335,9 @@ class StatementAnalyzer:
         st.targets.add(target)
         dml_target = table
         if target_node is not table:
-            items = [i for i in items if i is not target_node]
+            items = [i for i in items if i is not target_node] + [
+                j.this for j in target_node.args.get("joins") or []
+            ]
             dml_target = exp.Table(this=target_node.this.copy(), alias=target_node.args["alias"].copy())
         scope = self._dml_scope(resolver, dml_target, target, items, stmt)
         self._set_items(st, resolver, scope, target, stmt.expressions)
@@ -378,6 +383,11 @@ class StatementAnalyzer:
     def _alter(self, stmt: exp.Alter, st: StatementLineage) -> None:
         st.kind = "ALTER"
         for action in stmt.args.get("actions") or []:
+            if isinstance(action, exp.SwapTable) and isinstance(action.this, exp.Table):
+                if isinstance(stmt.this, exp.Table):  # Snowflake ALTER TABLE a SWAP WITH b
+                    st.kind = "ALTER_SWAP"
+                    st.sources.add(self.namer.table_name(action.this))
+                    st.targets.add(self.namer.table_name(stmt.this))
             if isinstance(action, exp.AlterRename) and isinstance(action.this, exp.Table):
                 if isinstance(stmt.this, exp.Table):
                     old = self.namer.table_name(stmt.this)
@@ -400,6 +410,13 @@ class StatementAnalyzer:
                 inner_sql = match.group(1).replace("''", "'")
                 inner = sqlglot.parse_one(inner_sql, read=self.dialect or None)
                 st.sources |= self.read_tables(inner, set())
+            return st
+        exchange = _EXCHANGE.match(st.sql)
+        if keyword == "ALTER" and exchange:
+            parse = lambda text: sqlglot.parse_one(text, into=exp.Table, read=self.dialect or None)  # noqa: E731
+            st.kind = "ALTER_EXCHANGE_PARTITION"
+            st.targets.add(self.namer.table_name(parse(exchange.group(1))))
+            st.sources.add(self.namer.table_name(parse(exchange.group(2))))
             return st
         if keyword in _LINEAGE_COMMANDS:
             st.unsupported = (
