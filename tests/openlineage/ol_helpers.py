@@ -73,3 +73,243 @@ def make_event(
     if event_type is not None:
         ev["eventType"] = event_type
     return ev
+
+
+# --------------------------------------------------------------------------- recorded sequences
+# Written from the spec's descriptions of what each integration emits (openlineage.md §1.5, §2,
+# §3.4): names, namespaces, facets and parent/root links as the producers send them.
+
+_FACET = {"_producer": "https://example.com/p", "_schemaURL": "https://openlineage.io/spec/facets/x.json"}
+
+
+def _run_facets_parent(
+    parent_job: tuple[str, str], parent_run: str, root: tuple[tuple[str, str], str] | None = None
+) -> dict[str, Any]:
+    parent: dict[str, Any] = {
+        **_FACET,
+        "run": {"runId": parent_run},
+        "job": {"namespace": parent_job[0], "name": parent_job[1]},
+    }
+    if root is not None:
+        parent["root"] = {"run": {"runId": root[1]}, "job": {"namespace": root[0][0], "name": root[0][1]}}
+    return {"parent": parent}
+
+
+def airflow_sequence() -> list[dict[str, Any]]:
+    """A DAG run with one task: DAG START, task START (inputs), task COMPLETE (outputs), DAG COMPLETE."""
+    dag = ("default", "orders_etl")
+    task = ("default", "orders_etl.extract")
+    dag_run = "018cc778-5000-7000-8000-0000000000bb"
+    task_run = "018cc778-5000-7000-8000-0000000000aa"
+    dag_type = {"jobType": {**_FACET, "processingType": "BATCH", "integration": "AIRFLOW", "jobType": "DAG"}}
+    task_type = {
+        "jobType": {**_FACET, "processingType": "BATCH", "integration": "AIRFLOW", "jobType": "TASK"}
+    }
+    sql = {
+        "sql": {
+            **_FACET,
+            "query": "INSERT INTO analytics.public.orders_daily SELECT * FROM shop.public.orders",
+        }
+    }
+    pg = "postgres://db:5432"
+    return [
+        make_event("START", run_id=dag_run, job=dag, event_time="2024-01-02T00:00:01Z", job_facets=dag_type),
+        make_event(
+            "START",
+            run_id=task_run,
+            job=task,
+            event_time="2024-01-02T00:00:05Z",
+            inputs=[{"namespace": pg, "name": "shop.public.orders"}],
+            run_facets=_run_facets_parent(dag, dag_run, (dag, dag_run)),
+            job_facets={**task_type, **sql},
+        ),
+        make_event(
+            "COMPLETE",
+            run_id=task_run,
+            job=task,
+            event_time="2024-01-02T00:01:05Z",
+            outputs=[{"namespace": pg, "name": "analytics.public.orders_daily"}],
+            run_facets=_run_facets_parent(dag, dag_run, (dag, dag_run)),
+            job_facets=task_type,
+        ),
+        make_event(
+            "COMPLETE", run_id=dag_run, job=dag, event_time="2024-01-02T00:01:10Z", job_facets=dag_type
+        ),
+    ]
+
+
+def spark_sequence() -> list[dict[str, Any]]:
+    """A Spark application and one action reading a Hive table stored as files (symlinks),
+    writing a table with legacy-form column lineage (INDIRECT copied into every field)."""
+    app = ("spark_ns", "orders_app")
+    action = ("spark_ns", "orders_app.execute_insert_into_hadoop_fs_relation_command.warehouse_orders_agg")
+    app_run = "0190b2f0-0000-7000-8000-000000000001"
+    act_run = "0190b2f0-0000-7000-8000-000000000002"
+    src = {
+        "namespace": "s3a://warehouse/",
+        "name": "/hive/shop.db/orders/",
+        "facets": {
+            "symlinks": {
+                **_FACET,
+                "identifiers": [
+                    {"namespace": "hive://metastore:9083", "name": "shop.orders", "type": "TABLE"}
+                ],
+            },
+            "schema": {
+                **_FACET,
+                "fields": [{"name": "customer_id", "type": "long"}, {"name": "amount", "type": "double"}],
+            },
+        },
+    }
+    out_fields = {
+        "customer_id": {
+            "inputFields": [
+                {
+                    "namespace": "s3://warehouse",
+                    "name": "hive/shop.db/orders",
+                    "field": "customer_id",
+                    "transformations": [
+                        {"type": "DIRECT", "subtype": "IDENTITY"},
+                        {"type": "INDIRECT", "subtype": "GROUP_BY"},
+                    ],
+                },
+            ]
+        },
+        "total": {
+            "inputFields": [
+                {
+                    "namespace": "s3://warehouse",
+                    "name": "hive/shop.db/orders",
+                    "field": "amount",
+                    "transformations": [{"type": "DIRECT", "subtype": "AGGREGATION"}],
+                },
+                {
+                    "namespace": "s3://warehouse",
+                    "name": "hive/shop.db/orders",
+                    "field": "customer_id",
+                    "transformations": [{"type": "INDIRECT", "subtype": "GROUP_BY"}],
+                },
+            ]
+        },
+    }
+    out = {
+        "namespace": "s3://warehouse",
+        "name": "hive/shop.db/orders_agg",
+        "facets": {
+            "symlinks": {
+                **_FACET,
+                "identifiers": [
+                    {"namespace": "hive://metastore:9083", "name": "shop.orders_agg", "type": "TABLE"}
+                ],
+            },
+            "schema": {
+                **_FACET,
+                "fields": [{"name": "customer_id", "type": "long"}, {"name": "total", "type": "double"}],
+            },
+            "columnLineage": {**_FACET, "fields": out_fields, "dataset": []},
+        },
+    }
+    app_type = {
+        "jobType": {**_FACET, "processingType": "BATCH", "integration": "SPARK", "jobType": "APPLICATION"}
+    }
+    parent = _run_facets_parent(app, app_run)
+    return [
+        make_event("START", run_id=app_run, job=app, event_time="2024-06-01T12:00:00Z", job_facets=app_type),
+        make_event(
+            "START",
+            run_id=act_run,
+            job=action,
+            event_time="2024-06-01T12:00:10Z",
+            inputs=[src],
+            run_facets=parent,
+        ),
+        make_event(
+            "RUNNING",
+            run_id=act_run,
+            job=action,
+            event_time="2024-06-01T12:00:20Z",
+            inputs=[src],
+            run_facets=parent,
+        ),
+        make_event(
+            "COMPLETE",
+            run_id=act_run,
+            job=action,
+            event_time="2024-06-01T12:00:40Z",
+            inputs=[src],
+            outputs=[out],
+            run_facets=parent,
+        ),
+        make_event(
+            "COMPLETE", run_id=app_run, job=app, event_time="2024-06-01T12:01:00Z", job_facets=app_type
+        ),
+    ]
+
+
+def dbt_sequence() -> list[dict[str, Any]]:
+    """dbt-ol after a run: parent dbt-run-shop, a model COMPLETE with column lineage whose
+    transformations are empty (as dbt emits them), a failing model with an error message."""
+    ns = "dbt"
+    parent = (ns, "dbt-run-shop")
+    parent_run = "0190c000-0000-7000-8000-000000000010"
+    duck = "duckdb://shop.duckdb"
+    model = (ns, "shop.main.shop.customers")
+    model_run = "0190c000-0000-7000-8000-000000000011"
+    bad = (ns, "shop.main.shop.broken")
+    bad_run = "0190c000-0000-7000-8000-000000000012"
+    pf = _run_facets_parent(parent, parent_run)
+    cll = {
+        **_FACET,
+        "fields": {
+            "customer_id": {
+                "inputFields": [
+                    {
+                        "namespace": duck,
+                        "name": "shop.main.raw_customers",
+                        "field": "id",
+                        "transformations": [],
+                    }
+                ]
+            },
+            "order_count": {
+                "inputFields": [
+                    {"namespace": duck, "name": "shop.main.raw_orders", "field": "id", "transformations": []}
+                ]
+            },
+        },
+        "dataset": [],
+    }
+    ins = [
+        {"namespace": duck, "name": "shop.main.raw_customers"},
+        {"namespace": duck, "name": "shop.main.raw_orders"},
+    ]
+    out = {"namespace": duck, "name": "shop.main.customers", "facets": {"columnLineage": cll}}
+    err = {
+        "errorMessage": {**_FACET, "message": "Database Error in model broken", "programmingLanguage": "sql"}
+    }
+    return [
+        make_event("START", run_id=parent_run, job=parent, event_time="2024-07-01T10:00:00Z"),
+        make_event(
+            "START",
+            run_id=model_run,
+            job=model,
+            event_time="2024-07-01T10:00:01Z",
+            inputs=ins,
+            outputs=[out],
+            run_facets=pf,
+        ),
+        make_event(
+            "COMPLETE",
+            run_id=model_run,
+            job=model,
+            event_time="2024-07-01T10:00:03Z",
+            inputs=ins,
+            outputs=[out],
+            run_facets=pf,
+        ),
+        make_event("START", run_id=bad_run, job=bad, event_time="2024-07-01T10:00:04Z", run_facets=pf),
+        make_event(
+            "FAIL", run_id=bad_run, job=bad, event_time="2024-07-01T10:00:05Z", run_facets={**pf, **err}
+        ),
+        make_event("COMPLETE", run_id=parent_run, job=parent, event_time="2024-07-01T10:00:06Z"),
+    ]

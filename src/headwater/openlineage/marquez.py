@@ -244,7 +244,11 @@ class MarquezReader:
     # ------------------------------------------------------------------ runs
 
     def _run_json(self, row: Any, namespace: str, name: str) -> dict[str, Any]:
-        facets = {k: v[1] for k, v in _attrs(row.facets).items() if isinstance(v, list) and len(v) == 2}
+        facets = {
+            k: v[1]
+            for k, v in _attrs(row.facets).items()
+            if isinstance(v, list) and len(v) == 2 and k[:1] != "_"
+        }
         nominal = facets.get("nominalTime") or {}
         duration = row.ended_at - row.started_at if row.ended_at and row.started_at else None
         return {

@@ -137,7 +137,6 @@ class _RunWork:
     # (in pk, out pk) -> column mappings contributed by this batch
     columns: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)
     dataset_columns: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)
-    sql: tuple[int, str] | None = None
     job: Job | None = None
 
 
@@ -298,8 +297,10 @@ class Translator:
                 if prev is None or (t, canonical_json(value)) > (prev[0], canonical_json(prev[1])):
                     work.facets[key] = (t, value)
             sql = facet(ev.job.facets, "sql")
-            if sql is not None and (work.sql is None or t >= work.sql[0]):
-                work.sql = (t, sql.query)
+            if sql is not None:
+                prev_sql = work.facets.get("_jobSql")
+                if prev_sql is None or (t, sql.query) > (prev_sql[0], prev_sql[1]):
+                    work.facets["_jobSql"] = (t, sql.query)
             for ds in ev.inputs:
                 pk = self._lookup(ds).pk
                 work.inputs[pk] = min(t, work.inputs.get(pk, t))
@@ -765,6 +766,7 @@ class Translator:
             )
         ):
             history[r.run_id].append((r.state, r.event_time))
+        run_sql: dict[str, tuple[int, str]] = {}
         for rid, work in runs.items():
             old = existing.get(rid)
             facets: dict[str, Any] = json.loads(old.facets) if old is not None and old.facets else {}
@@ -772,6 +774,9 @@ class Translator:
                 prev = facets.get(key)
                 if prev is None or (t, canonical_json(value)) > (prev[0], canonical_json(prev[1])):
                     facets[key] = [t, value]
+            js = facets.get("_jobSql")
+            if js:
+                run_sql[rid] = (int(js[0]), str(js[1]))
             state, started, ended = summarize(history[rid])
             err = facets.get("errorMessage")
             error_message = err[1].get("message") if err and state in ("FAIL", "ABORT") else None
@@ -787,9 +792,11 @@ class Translator:
                     facets=canonical_json(facets),
                 )
             )
-        self._apply_edges(conn, runs)
+        self._apply_edges(conn, runs, run_sql)
 
-    def _apply_edges(self, conn: Connection, runs: dict[str, _RunWork]) -> None:
+    def _apply_edges(
+        self, conn: Connection, runs: dict[str, _RunWork], run_sql: dict[str, tuple[int, str]]
+    ) -> None:
         """Edges input → output for every run touched: the union over all its events."""
         ids = list(runs)
         io: dict[str, tuple[set[int], set[int]]] = {rid: (set(), set()) for rid in ids}
@@ -799,11 +806,14 @@ class Translator:
             )
         ):
             io[r.run_id][0 if r.direction == "input" else 1].add(r.asset_pk)
-        job_pks = {rid: self._run_job(conn, rid, w) for rid, w in runs.items()}
+        job_pks = {rid: w.job_pk for rid, w in runs.items()}
+        for jr in conn.execute(select(s.runs.c.run_id, s.runs.c.job_pk).where(s.runs.c.run_id.in_(ids))):
+            job_pks[jr.run_id] = jr.job_pk
         contrib: dict[tuple[int, int], dict[str, Any]] = {}
         for rid, work in runs.items():
             ins, outs = io[rid]
             job_pk = job_pks[rid]
+            sql = run_sql.get(rid)  # the SQL of the run's own job facets, whichever event had it
             for i in ins:
                 for o in outs:
                     if i == o:
@@ -814,8 +824,8 @@ class Translator:
                     c["pipelines"].add(job_pk)
                     c["columns"].extend(work.columns.get((i, o), []))
                     c["dataset"].extend(work.dataset_columns.get((i, o), []))
-                    if work.sql is not None and (c["sql"] is None or work.sql >= c["sql"]):
-                        c["sql"] = work.sql
+                    if sql is not None and (c["sql"] is None or sql >= c["sql"]):
+                        c["sql"] = sql
         if not contrib:
             return
         pairs = list(contrib)
@@ -855,10 +865,6 @@ class Translator:
             )
         if writes:
             self.store.put_edges(writes, "openlineage", conn=conn)
-
-    def _run_job(self, conn: Connection, rid: str, work: _RunWork) -> int:
-        row = conn.execute(select(s.runs.c.job_pk).where(s.runs.c.run_id == rid)).first()
-        return int(row.job_pk) if row else work.job_pk
 
 
 class _NoParent:
