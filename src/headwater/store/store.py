@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import Row, Table, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -69,6 +70,10 @@ _LOG_KEYS = ("at", "kind", "from_pk", "to_pk", "source", "details")
 def _log_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Log rows with every column present (executemany needs identical keys)."""
     return [{k: r.get(k) for k in _LOG_KEYS} for r in rows]
+
+
+KEY_CHUNK = 10_000  # keys per lookup statement (one bind parameter per key column)
+COPY_MIN = 50  # rows from which PostgreSQL inserts go through COPY
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -249,11 +254,8 @@ class Store:
                         }
                     )
         if inserts:
-            for chunk in _chunks(inserts, 2000):
-                conn.execute(insert(s.assets), list(chunk))
+            self._insert_many(conn, s.assets, inserts)
         if updates:
-            from sqlalchemy import bindparam
-
             stmt = (
                 update(s.assets)
                 .where(s.assets.c.pk == bindparam("b_pk"))
@@ -369,14 +371,69 @@ class Store:
         self, conn: Connection, keys: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], Row[Any]]:
         found: dict[tuple[str, str], Row[Any]] = {}
-        unique = list(dict.fromkeys(keys))
-        for chunk in _chunks(unique):
-            rows = conn.execute(
-                select(s.assets).where(tuple_(s.assets.c.type, s.assets.c.fqn).in_(list(chunk)))
-            )
-            for row in rows:
-                found[(row.type, row.fqn)] = row
+        for row in self._rows_matching(conn, "assets", ("type", "fqn"), keys, key_types=("text", "text")):
+            found[(row.type, row.fqn)] = row
         return found
+
+    def _rows_matching(
+        self,
+        conn: Connection,
+        table: str,
+        key_columns: tuple[str, str],
+        keys: Iterable[tuple[Any, Any]],
+        columns: Sequence[str] = ("*",),
+        key_types: tuple[str, str] = ("integer", "integer"),
+    ) -> list[Row[Any]]:
+        """Rows of `table` whose two key columns equal one of `keys`, one index lookup per key.
+
+        SQLite reads `(a, b) IN (VALUES ...)` with a full table scan, so keys are joined instead:
+        from `json_each` on SQLite, from `unnest` of two arrays on PostgreSQL; either way one bind
+        parameter per key column, whatever the number of keys.
+        """
+        unique = list(dict.fromkeys(keys))
+        if not unique:
+            return []
+        a, b = key_columns
+        cols = ", ".join(c if c == "*" else f"t.{c}" for c in columns).replace("*", "t.*")
+        if self.dialect == "sqlite":
+            stmt = sql_text(
+                f"SELECT {cols} FROM json_each(:keys) AS j "
+                f"JOIN {table} AS t ON t.{a} = j.value ->> 0 AND t.{b} = j.value ->> 1"
+            )
+        else:
+            ta, tb = key_types
+            stmt = sql_text(
+                f"SELECT {cols} FROM unnest(CAST(:ka AS {ta}[]), CAST(:kb AS {tb}[])) AS j(a, b) "
+                f"JOIN {table} AS t ON t.{a} = j.a AND t.{b} = j.b"
+            )
+        out: list[Row[Any]] = []
+        for chunk in _chunks(unique, KEY_CHUNK):
+            if self.dialect == "sqlite":
+                params: dict[str, Any] = {"keys": json.dumps(list(chunk))}
+            else:
+                params = {"ka": [k[0] for k in chunk], "kb": [k[1] for k in chunk]}
+            out.extend(conn.execute(stmt, params).all())
+        return out
+
+    def _insert_many(self, conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert rows (all with the same keys) in one go: COPY on PostgreSQL, else executemany."""
+        if not rows:
+            return
+        names = list(rows[0])
+        if self.dialect == "postgresql" and len(rows) >= COPY_MIN:
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            with (
+                raw.cursor() as cur,
+                cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row([row[n] for n in names])
+            return
+        sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+        if self.dialect != "sqlite":
+            sql = sql.replace("?", "%s")
+        conn.exec_driver_sql(sql, [tuple(row[n] for n in names) for row in rows])
 
     def _resolve_parents(self, conn: Connection, items: Sequence[AssetInput]) -> dict[tuple[str, str], int]:
         wanted: dict[tuple[str, str], list[tuple[str, str]]] = {}
@@ -642,20 +699,17 @@ class Store:
         pairs = list(dict.fromkeys((w.from_pk, w.to_pk) for w in writes))
         existing_pairs: dict[tuple[int, int], Any] = {}
         existing_details: dict[tuple[int, int, str], int] = {}
-        for chunk in _chunks(pairs):
-            for row in conn.execute(
-                select(s.edges.c.from_pk, s.edges.c.to_pk, s.edges.c.description).where(
-                    tuple_(s.edges.c.from_pk, s.edges.c.to_pk).in_(list(chunk))
-                )
-            ):
-                existing_pairs[(row.from_pk, row.to_pk)] = row.description
-            for drow in conn.execute(
-                select(
-                    s.edge_details.c.from_pk,
-                    s.edge_details.c.to_pk,
-                    s.edge_details.c.source,
-                    s.edge_details.c.created_at,
-                ).where(tuple_(s.edge_details.c.from_pk, s.edge_details.c.to_pk).in_(list(chunk)))
+        for row in self._rows_matching(
+            conn, "edges", ("from_pk", "to_pk"), pairs, ("from_pk", "to_pk", "description")
+        ):
+            existing_pairs[(row.from_pk, row.to_pk)] = row.description
+        if existing_pairs:
+            for drow in self._rows_matching(
+                conn,
+                "edge_details",
+                ("from_pk", "to_pk"),
+                list(existing_pairs),
+                ("from_pk", "to_pk", "source", "created_at"),
             ):
                 existing_details[(drow.from_pk, drow.to_pk, drow.source)] = drow.created_at
         new_pairs: list[dict[str, Any]] = []
@@ -726,10 +780,7 @@ class Store:
                     "details": text,
                 }
             )
-        from sqlalchemy import bindparam
-
-        if new_pairs:
-            conn.execute(insert(s.edges), new_pairs)
+        self._insert_many(conn, s.edges, new_pairs)
         if desc_updates:
             conn.execute(
                 update(s.edges)
@@ -737,8 +788,7 @@ class Store:
                 .values(description=bindparam("description")),
                 desc_updates,
             )
-        if detail_inserts:
-            conn.execute(insert(s.edge_details), detail_inserts)
+        self._insert_many(conn, s.edge_details, detail_inserts)
         if detail_updates:
             conn.execute(
                 update(s.edge_details)
@@ -757,8 +807,7 @@ class Store:
                     for u in detail_updates
                 ],
             )
-        if log:
-            conn.execute(insert(s.lineage_log), _log_rows(log))
+        self._insert_many(conn, s.lineage_log, _log_rows(log))
         return result
 
     def _write_details(
@@ -803,11 +852,9 @@ class Store:
             return 0
         log: list[dict[str, Any]] = []
         for chunk in _chunks(list(pairs)):
-            rows = conn.execute(
-                select(s.edge_details.c.from_pk, s.edge_details.c.to_pk, s.edge_details.c.source).where(
-                    tuple_(s.edge_details.c.from_pk, s.edge_details.c.to_pk).in_(list(chunk))
-                )
-            ).all()
+            rows = self._rows_matching(
+                conn, "edge_details", ("from_pk", "to_pk"), chunk, ("from_pk", "to_pk", "source")
+            )
             log.extend(
                 {
                     "at": ts,
@@ -818,12 +865,15 @@ class Store:
                 }
                 for r in rows
             )
-            conn.execute(
-                delete(s.edge_details).where(
-                    tuple_(s.edge_details.c.from_pk, s.edge_details.c.to_pk).in_(list(chunk))
+            # one indexed delete per pair (a row-value IN would scan the table on SQLite)
+            keys = [{"b_from": f, "b_to": t} for f, t in chunk]
+            for table in (s.edge_details, s.edges):
+                conn.execute(
+                    delete(table).where(
+                        table.c.from_pk == bindparam("b_from"), table.c.to_pk == bindparam("b_to")
+                    ),
+                    keys,
                 )
-            )
-            conn.execute(delete(s.edges).where(tuple_(s.edges.c.from_pk, s.edges.c.to_pk).in_(list(chunk))))
             log.extend({"at": ts, "kind": "edge_remove", "from_pk": f, "to_pk": t} for f, t in chunk)
         conn.execute(insert(s.lineage_log), _log_rows(log))
         return len(pairs)
@@ -909,23 +959,18 @@ class Store:
         details: dict[tuple[int, int], list[LineageDetails]] = {}
         unique = list(dict.fromkeys(pairs))
         with self.read() as conn:
-            for chunk in _chunks(unique):
-                rows = conn.execute(
-                    select(s.edges).where(tuple_(s.edges.c.from_pk, s.edges.c.to_pk).in_(list(chunk)))
-                ).all()
-                for r in rows:
-                    out[(r.from_pk, r.to_pk)] = EdgeView(
-                        from_pk=r.from_pk, to_pk=r.to_pk, details=[], edge_description=r.description
-                    )
-                drows = conn.execute(
-                    select(s.edge_details.c.from_pk, s.edge_details.c.to_pk, s.edge_details.c.details).where(
-                        tuple_(s.edge_details.c.from_pk, s.edge_details.c.to_pk).in_(list(chunk))
-                    )
-                ).all()
-                for d in drows:
-                    details.setdefault((d.from_pk, d.to_pk), []).append(
-                        LineageDetails.model_validate_json(d.details)
-                    )
+            for r in self._rows_matching(
+                conn, "edges", ("from_pk", "to_pk"), unique, ("from_pk", "to_pk", "description")
+            ):
+                out[(r.from_pk, r.to_pk)] = EdgeView(
+                    from_pk=r.from_pk, to_pk=r.to_pk, details=[], edge_description=r.description
+                )
+            for d in self._rows_matching(
+                conn, "edge_details", ("from_pk", "to_pk"), unique, ("from_pk", "to_pk", "details")
+            ):
+                details.setdefault((d.from_pk, d.to_pk), []).append(
+                    LineageDetails.model_validate_json(d.details)
+                )
         for pair, view in out.items():
             view.details = sorted(details.get(pair, []), key=lambda d: d.updatedAt or 0)
         return out
