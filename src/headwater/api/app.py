@@ -19,6 +19,7 @@ from headwater.api.errors import error_response, install_error_handlers
 from headwater.api.routers import native, om_entities, om_lineage, om_search, system
 from headwater.config import Settings
 from headwater.graph import GraphIndex
+from headwater.secrets import SecretBox
 from headwater.store import Store
 
 log = logging.getLogger("headwater")
@@ -57,7 +58,7 @@ def _optional_modules() -> list[ModuleType]:
 
 def open_store(settings: Settings) -> Store:
     settings.ensure_data_dir()
-    return Store(settings.database_url)
+    return Store(settings.database_url, secrets=SecretBox.for_data_dir(settings.data_dir))
 
 
 def ensure_admin_token(settings: Settings, tokens: TokenService) -> Path | None:

@@ -25,6 +25,7 @@ from headwater.identity.hierarchy import parent_candidates
 from headwater.model.assets import Asset, AssetInput, ColumnInput
 from headwater.model.lineage import EdgeView, LineageDetails
 from headwater.model.types import AssetType, LineageSource
+from headwater.secrets import SecretBox
 from headwater.store import schema as s
 from headwater.store.engine import make_engine, migrate, sqlite_write_lock
 
@@ -106,12 +107,17 @@ class LogEntry:
 class Store:
     """Persistence behind one interface, for SQLite (default) and PostgreSQL."""
 
-    def __init__(self, url: str, *, run_migrations: bool = True, pool_size: int = 10) -> None:
+    def __init__(
+        self, url: str, *, run_migrations: bool = True, pool_size: int = 10, secrets: SecretBox | None = None
+    ) -> None:
         self.url = url
         self.engine = make_engine(url, pool_size=pool_size)
         self._write_lock = sqlite_write_lock(url)
         if run_migrations:
             migrate(self.engine)
+        # Secrets in attributes are sealed at rest; without a key from the server's configuration
+        # (HEADWATER_SECRET_KEY or data_dir/secret.key) a key kept in the database is used.
+        self.secrets = secrets or SecretBox(self.get_or_create_setting("secret_box_key", SecretBox.new_key))
 
     @property
     def dialect(self) -> str:
@@ -218,7 +224,7 @@ class Store:
                         "display_name": item.display_name,
                         "description": item.description,
                         "parent_pk": parent_pk,
-                        "attributes": json.dumps(item.attributes, sort_keys=True, default=str),
+                        "attributes": json.dumps(self.secrets.seal(item.attributes), sort_keys=True, default=str),
                         "partial": item.partial,
                         "deleted": False,
                         "version": 0.1,
@@ -230,7 +236,7 @@ class Store:
             else:
                 m = row._mapping
                 attrs = json.loads(m["attributes"] or "{}")
-                merged = {**attrs, **item.attributes}
+                merged = {**attrs, **self.secrets.seal(item.attributes, attrs)}
                 # a placeholder stays partial only while nothing but placeholders describe it
                 partial = bool(m["partial"]) and item.partial
                 new = {
@@ -497,6 +503,12 @@ class Store:
                     out[row.id] = self._row_to_asset(row)
         return out
 
+    def get_assets_by_keys(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Asset]:
+        """Assets by (type, FQN) in bulk; keys that match nothing are left out."""
+        with self.read() as conn:
+            rows = self._rows_by_keys(conn, list(keys))
+        return {key: self._row_to_asset(row) for key, row in rows.items()}
+
     def list_assets(
         self,
         *,
@@ -582,12 +594,16 @@ class Store:
     def update_asset_fields(self, pk: int, actor: str | None, **fields: Any) -> Asset:
         """Set plain fields (name, display_name, description, attributes dict) of one asset."""
         values: dict[str, Any] = {}
-        for key, value in fields.items():
-            values[key] = json.dumps(value, sort_keys=True, default=str) if key == "attributes" else value
         with self.write() as conn:
-            row = conn.execute(select(s.assets.c.version).where(s.assets.c.pk == pk)).first()
+            row = conn.execute(select(s.assets.c.version, s.assets.c.attributes).where(s.assets.c.pk == pk)).first()
             if row is None:
                 raise NotFoundError(f"asset {pk} not found")
+            for key, value in fields.items():
+                if key == "attributes":
+                    sealed = self.secrets.seal(value, json.loads(row.attributes or "{}"))
+                    values[key] = json.dumps(sealed, sort_keys=True, default=str)
+                else:
+                    values[key] = value
             values.update(version=round(row.version + 0.1, 1), updated_at=now_ms(), updated_by=actor)
             conn.execute(update(s.assets).where(s.assets.c.pk == pk).values(values))
         asset = self.get_asset_by_pk(pk)
@@ -893,6 +909,15 @@ class Store:
         """Remove the details of some sources; the pair goes when no source is left."""
         with self.write() as conn:
             return self._delete_details(conn, [(from_pk, to_pk, src) for src in sources], now_ms())
+
+    def remove_edge_details(
+        self, keys: Sequence[tuple[int, int, str]], *, conn: Connection | None = None
+    ) -> int:
+        """Remove the details of many (from, to, source) keys; a pair goes when no source is left."""
+        if conn is None:
+            with self.write() as c:
+                return self._delete_details(c, keys, now_ms())
+        return self._delete_details(conn, keys, now_ms())
 
     def _delete_details(self, conn: Connection, keys: Sequence[tuple[int, int, str]], ts: int) -> int:
         removed = 0

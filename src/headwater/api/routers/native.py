@@ -13,6 +13,7 @@ from headwater.api.errors import ApiError
 from headwater.api.om_json import columns_json, entity_ref, href
 from headwater.model.assets import Asset
 from headwater.model.types import AssetType
+from headwater.secrets import mask
 
 router = APIRouter(prefix="/api/v1/headwater", tags=["headwater"])
 
@@ -74,7 +75,7 @@ def get_asset(request: Request, asset_id: str, _: Viewer) -> dict[str, Any]:
     out.update(
         {
             "columns": columns_json(store, asset),
-            "attributes": asset.attributes,
+            "attributes": mask(asset.attributes),
             "tags": asset.attributes.get("tags", []),
             "parent": entity_ref(parent, base) if parent else None,
             "createdAt": asset.created_at,
