@@ -225,7 +225,12 @@ class ColumnResolver:
                 continue
             if isinstance(target, exp.Column) and isinstance(target.this, exp.Star):
                 qual = self.namer.ident(target.args.get("table"))
-                outs.extend(self._expand_star([s for s in scope.sources if self._matches(s, qual, target)]))
+                matching = [s for s in scope.sources if self._matches(s, qual, target)]
+                if matching:
+                    outs.extend(self._expand_star(matching))
+                else:  # qualified by a table name that FROM only knows under an alias
+                    outs.append(Output("*", {(self.namer.ident(target.args.get("table"), table=True), "*"): _IDENTITY},
+                                       star=True))
                 continue
             lineage = self.expression_lineage(proj, scope)
             name = self.output_name(proj)

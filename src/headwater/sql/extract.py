@@ -81,6 +81,10 @@ def _strip_routine(tokens: list[Token]) -> list[Token]:
                 break
         else:
             return tokens
+    while body and body[-1].token_type == TokenType.SEMICOLON:
+        body = body[:-1]
+    if len(body) >= 2 and body[-2].token_type == TokenType.END and body[-1].token_type == TokenType.VAR:
+        body = body[:-1]  # Oracle: END proc_name
     if body and body[-1].token_type == TokenType.END:
         body = body[:-1]
     return body
@@ -136,6 +140,21 @@ def _analyze_deferred(
             raise ParseError(sub.error or "could not tokenize")
         out.extend(_analyze(sub, index, analyzer, dialect))
     return out
+
+
+def _merge_routine(parts: list[StatementLineage]) -> StatementLineage:
+    """A procedure body is one unit (like sqllineage): the union of its statements."""
+    merged = StatementLineage(index=parts[0].index, sql=parts[0].sql, kind="PROCEDURE")
+    for st in parts:
+        merged.sources |= st.sources
+        merged.targets |= st.targets
+        merged.temporary |= st.temporary
+        merged.dropped |= st.dropped
+        for key, tr in st.column_edges.items():
+            old = merged.column_edges.get(key)
+            merged.column_edges[key] = tr if old is None else old.combine(tr)
+    merged.temporary |= {t for t in merged.dropped if t in merged.targets}
+    return merged
 
 
 def _split(sql: str, dialect: str, inprocess_limit: int) -> list[RawStatement]:
@@ -263,6 +282,8 @@ def _one_statement(
             LineageError("internal", f"{type(exc).__name__}: {_first_line(exc)}", raw.sql, index)
         )
         return []
+    if raw.routine and len(found) > 1:
+        found = [_merge_routine(found)]
     for st in found:
         if st.unsupported:
             result.errors.append(LineageError("unsupported", st.unsupported, raw.sql, index))

@@ -27,6 +27,7 @@ class RawStatement:
     tokens: list[Token] | None
     error: str | None = None
     source: str = ""  # the text the token offsets point into (the whole batch)
+    routine: bool = False  # a CREATE PROCEDURE/FUNCTION with a BEGIN ... END body (kept whole)
     deferred: bool = False  # too large to tokenize in-process: split and parse it in a child process
 
 
@@ -89,18 +90,45 @@ def presplit(sql: str) -> list[str]:
     return [p for p in pieces if p.strip()]
 
 
+_BLOCK_END_SUFFIX = frozenset({"IF", "LOOP", "WHILE", "REPEAT", "FOR"})
+_NOT_A_BLOCK = frozenset({"TRAN", "TRANSACTION", "DISTRIBUTED", "WORK"})
+
+
+def _is_begin(tok: Token, nxt: Token | None) -> bool:
+    if not (tok.token_type == TokenType.BEGIN or (tok.token_type == TokenType.COMMAND and tok.text.upper() == "BEGIN")):
+        return False
+    return nxt is None or nxt.text.upper() not in _NOT_A_BLOCK
+
+
 def _split_tokens(text: str, tokens: list[Token]) -> list[RawStatement]:
+    """Cut at semicolons, except inside the BEGIN ... END body of a CREATE PROCEDURE/FUNCTION."""
     out: list[RawStatement] = []
     chunk: list[Token] = []
-    for tok in tokens:
-        if tok.token_type == TokenType.SEMICOLON:
-            if chunk:
-                out.append(RawStatement(text[chunk[0].start : chunk[-1].end + 1], chunk, None, text))
-            chunk = []
-        else:
-            chunk.append(tok)
-    if chunk:
-        out.append(RawStatement(text[chunk[0].start : chunk[-1].end + 1], chunk, None, text))
+    routine = False
+    depth = 0
+
+    def flush() -> None:
+        if chunk:
+            raw = RawStatement(text[chunk[0].start : chunk[-1].end + 1], list(chunk), None, text)
+            raw.routine = routine
+            out.append(raw)
+
+    for i, tok in enumerate(tokens):
+        tt = tok.token_type
+        if tt == TokenType.SEMICOLON and depth <= 0:
+            flush()
+            chunk, routine, depth = [], False, 0
+            continue
+        chunk.append(tok)
+        if len(chunk) <= 6 and tt in (TokenType.PROCEDURE, TokenType.FUNCTION) and chunk[0].token_type == TokenType.CREATE:
+            routine = True
+        if routine:
+            nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+            if _is_begin(tok, nxt) or (tt == TokenType.CASE and depth > 0):
+                depth += 1
+            elif tt == TokenType.END and (nxt is None or nxt.text.upper() not in _BLOCK_END_SUFFIX):
+                depth -= 1
+    flush()
     return out
 
 
