@@ -1,0 +1,496 @@
+"""Metadata propagation: tags, descriptions and owners flow downstream along lineage, by rules.
+
+Rules live in the `settings` table under `analysis.propagation` as JSON:
+
+    {"rules": [
+        {"name": "pii", "metadata": "tags", "tags": ["PII.*"],
+         "through": ["direct", "transformation"], "maxDepth": 5, "toTables": true},
+        {"name": "docs", "metadata": "description", "through": ["direct"], "maxDepth": 1},
+        {"name": "owners", "metadata": "owners", "through": ["direct", "transformation"], "maxDepth": 2}
+     ],
+     "stopAt": ["svc.db.schema.table_that_opts_out"]}
+
+- `tags` patterns match `tagFQN` (shell-style, `PII.*`); only labels set by hand (any labelType
+  but `Propagated`) are sources.
+- `through` is the hop kinds allowed: `direct` (a column copied as is) and `transformation`
+  (a function, or several source columns combined). A table-level hop is direct when the edge's
+  column mappings are all direct copies, else a transformation.
+- `maxDepth` bounds the hops from the origin; `toTables` also labels the tables holding the reached
+  columns.
+- An asset opts out with `attributes.propagation == false` or by being listed in `stopAt`: it gets
+  nothing and propagation does not continue through it (a table's columns opt out with it).
+
+Column metadata flows along column mappings; table metadata along table edges. Propagated tags
+carry `labelType: "Propagated"` and `origin` ({id, type, fullyQualifiedName, rule}); a propagated
+description is remembered in `attributes.propagatedDescription`, propagated owners carry
+`inherited: true` and `origin`. A recompute replaces all propagated metadata with what the rules
+give now, never touching metadata set by hand: a tag already set by hand is not added again, a
+description or owners set by hand are kept (and a propagated description edited by hand becomes
+the user's own).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import logging
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from headwater.analysis.common import DIRECT, HOP_KINDS, TRANSFORMATION, hop_kind
+from headwater.analysis.impact import column_hops
+from headwater.graph.index import GraphIndex
+from headwater.model.assets import Asset
+from headwater.model.lineage import merge_details
+from headwater.model.types import AssetType
+from headwater.store import Store
+from headwater.store import schema as s
+
+log = logging.getLogger("headwater.analysis")
+
+SETTING_KEY = "analysis.propagation"
+ACTOR = "headwater-propagation"
+PROPAGATED = "Propagated"
+METADATA_KINDS = ("tags", "description", "owners")
+CHUNK = 500
+
+
+class RulesError(ValueError):
+    pass
+
+
+@dataclass
+class Rule:
+    name: str
+    metadata: str
+    tags: list[str] = field(default_factory=list)
+    through: list[str] = field(default_factory=lambda: list(HOP_KINDS))
+    max_depth: int = 10
+    to_tables: bool = False
+
+    def matches(self, tag_fqn: str) -> bool:
+        return any(fnmatch.fnmatchcase(tag_fqn, pat) for pat in self.tags)
+
+    def json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "metadata": self.metadata,
+            "through": self.through,
+            "maxDepth": self.max_depth,
+            "toTables": self.to_tables,
+        }
+        if self.metadata == "tags":
+            out["tags"] = self.tags
+        return out
+
+
+@dataclass
+class Rules:
+    rules: list[Rule] = field(default_factory=list)
+    stop_at: list[str] = field(default_factory=list)
+
+    @classmethod
+    def parse(cls, raw: Any) -> Rules:
+        if not isinstance(raw, dict):
+            raise RulesError("propagation rules must be an object with `rules` (and optional `stopAt`)")
+        unknown = set(raw) - {"rules", "stopAt"}
+        if unknown:
+            raise RulesError(f"unknown keys in propagation rules: {', '.join(sorted(unknown))}")
+        rules: list[Rule] = []
+        for i, r in enumerate(raw.get("rules") or []):
+            if not isinstance(r, dict):
+                raise RulesError(f"rules[{i}] must be an object")
+            bad = set(r) - {"name", "metadata", "tags", "through", "maxDepth", "toTables"}
+            if bad:
+                raise RulesError(f"rules[{i}]: unknown keys {', '.join(sorted(bad))}")
+            metadata = r.get("metadata", "tags")
+            if metadata not in METADATA_KINDS:
+                raise RulesError(f"rules[{i}].metadata must be one of {', '.join(METADATA_KINDS)}")
+            tags = r.get("tags") or []
+            if metadata == "tags" and (not isinstance(tags, list) or not tags):
+                raise RulesError(f"rules[{i}]: a tags rule needs `tags`, a list of tagFQN patterns")
+            through = r.get("through") or list(HOP_KINDS)
+            if not isinstance(through, list) or any(t not in HOP_KINDS for t in through):
+                raise RulesError(f"rules[{i}].through must list hop kinds among {', '.join(HOP_KINDS)}")
+            depth = r.get("maxDepth", 10)
+            if not isinstance(depth, int) or depth < 1 or depth > 100:
+                raise RulesError(f"rules[{i}].maxDepth must be an integer from 1 to 100")
+            rules.append(
+                Rule(
+                    name=str(r.get("name") or f"rule{i + 1}"),
+                    metadata=metadata,
+                    tags=[str(t) for t in tags],
+                    through=list(through),
+                    max_depth=depth,
+                    to_tables=bool(r.get("toTables", False)),
+                )
+            )
+        stop = raw.get("stopAt") or []
+        if not isinstance(stop, list):
+            raise RulesError("stopAt must be a list of FQNs")
+        return cls(rules=rules, stop_at=[str(x) for x in stop])
+
+    def json(self) -> dict[str, Any]:
+        return {"rules": [r.json() for r in self.rules], "stopAt": self.stop_at}
+
+
+def load_rules(store: Store) -> Rules:
+    raw = store.get_setting(SETTING_KEY)
+    return Rules.parse(json.loads(raw)) if raw else Rules()
+
+
+def save_rules(store: Store, raw: Any) -> Rules:
+    rules = Rules.parse(raw)
+    store.set_setting(SETTING_KEY, json.dumps(rules.json(), sort_keys=True))
+    return rules
+
+
+# -- the walk -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Grant:
+    """One piece of metadata an asset should carry, and where it came from."""
+
+    value: Any
+    origin: Asset
+    rule: str
+    depth: int
+
+    def origin_json(self) -> dict[str, Any]:
+        return {
+            "id": self.origin.id,
+            "type": self.origin.type.value,
+            "fullyQualifiedName": self.origin.fqn,
+            "rule": self.rule,
+            "depth": self.depth,
+        }
+
+
+@dataclass
+class Desired:
+    tags: dict[str, Grant] = field(default_factory=dict)  # tagFQN -> grant (value: the source label)
+    description: Grant | None = None
+    owners: Grant | None = None
+
+
+def _manual_tags(asset: Asset) -> list[dict[str, Any]]:
+    tags = asset.attributes.get("tags") or []
+    return [t for t in tags if isinstance(t, dict) and t.get("tagFQN") and t.get("labelType") != PROPAGATED]
+
+
+def _manual_owners(asset: Asset) -> list[dict[str, Any]]:
+    owners = asset.attributes.get("owners") or []
+    return [o for o in owners if isinstance(o, dict) and not o.get("origin")]
+
+
+def _own_description(asset: Asset) -> str | None:
+    """The description set by hand (not one we propagated and nobody edited since)."""
+    marker = asset.attributes.get("propagatedDescription")
+    if isinstance(marker, dict) and marker.get("value") == asset.description:
+        return None
+    return asset.description or None
+
+
+class Propagator:
+    """Computes what the rules give and writes it, replacing earlier propagated metadata."""
+
+    def __init__(self, store: Store, index: GraphIndex) -> None:
+        self.store = store
+        self.index = index
+        self._assets: dict[int, Asset] = {}
+        self._col_by_fqn: dict[str, Asset] = {}
+
+    def _load(self, pks: Iterable[int]) -> None:
+        todo = [p for p in pks if p not in self._assets]
+        if todo:
+            self._assets.update(self.store.get_assets_by_pks(todo))
+
+    def _columns(self, fqns: Iterable[str]) -> dict[str, Asset]:
+        from headwater.analysis.common import columns_by_fqn
+
+        todo = [f for f in fqns if f not in self._col_by_fqn]
+        if todo:
+            found = columns_by_fqn(self.store, todo)
+            self._col_by_fqn.update(found)
+            for a in found.values():
+                self._assets[a.pk] = a
+        return self._col_by_fqn
+
+    def _opted_out(self, asset: Asset, rules: Rules) -> bool:
+        if asset.attributes.get("propagation") is False or asset.fqn in rules.stop_at:
+            return True
+        if asset.type is AssetType.COLUMN and asset.parent_pk is not None:
+            self._load([asset.parent_pk])
+            parent = self._assets.get(asset.parent_pk)
+            if parent is not None and parent.type is not AssetType.COLUMN:
+                return parent.attributes.get("propagation") is False or parent.fqn in rules.stop_at
+            if parent is not None:
+                return self._opted_out(parent, rules)
+        return False
+
+    def _holder(self, column: Asset) -> Asset | None:
+        cur = column
+        while cur.type is AssetType.COLUMN and cur.parent_pk is not None:
+            self._load([cur.parent_pk])
+            nxt = self._assets.get(cur.parent_pk)
+            if nxt is None:
+                return None
+            cur = nxt
+        return cur if cur.type is not AssetType.COLUMN else None
+
+    def _sources(self, rules: Rules) -> list[Asset]:
+        kinds = {r.metadata for r in rules.rules}
+        conds: list[Any] = []
+        if "tags" in kinds:
+            conds.append(s.assets.c.attributes.like('%"tagFQN"%'))
+        if "owners" in kinds:
+            conds.append(s.assets.c.attributes.like('%"owners"%'))
+        if "description" in kinds:
+            conds.append(s.assets.c.description.is_not(None))
+        if not conds:
+            return []
+        out: list[Asset] = []
+        with self.store.read() as conn:
+            for row in conn.execute(
+                select(s.assets).where(or_(*conds), s.assets.c.deleted.is_(False)).order_by(s.assets.c.pk)
+            ):
+                out.append(Store._row_to_asset(row))
+        return out
+
+    def compute(self, rules: Rules) -> dict[int, Desired]:
+        """What every asset should carry under `rules` (first origin by depth, then by pk, wins)."""
+        self.index.refresh()
+        desired: dict[int, Desired] = {}
+        sources = self._sources(rules)
+        for a in sources:
+            self._assets[a.pk] = a
+            if a.type is AssetType.COLUMN:
+                self._col_by_fqn[a.fqn] = a
+        # grants ordered by depth so the nearest origin wins
+        pending: list[tuple[int, int, Rule, Asset, Any, Asset]] = []
+        for rule in rules.rules:
+            for src in sources:
+                if self._opted_out(src, rules):
+                    continue
+                payloads = self._payloads(rule, src)
+                for payload in payloads:
+                    for target, depth in self._walk(src, rule, rules):
+                        pending.append((depth, src.pk, rule, target, payload, src))
+        pending.sort(key=lambda p: (p[0], p[1]))
+        for depth, _pk, rule, target, payload, src in pending:
+            want = desired.setdefault(target.pk, Desired())
+            grant = Grant(payload, src, rule.name, depth)
+            if rule.metadata == "tags":
+                want.tags.setdefault(payload["tagFQN"], grant)
+            elif rule.metadata == "description" and want.description is None:
+                want.description = grant
+            elif rule.metadata == "owners" and want.owners is None:
+                want.owners = grant
+        return desired
+
+    def _payloads(self, rule: Rule, src: Asset) -> list[Any]:
+        if rule.metadata == "tags":
+            return [t for t in _manual_tags(src) if rule.matches(str(t["tagFQN"]))]
+        if rule.metadata == "description":
+            own = _own_description(src)
+            return [own] if own else []
+        owners = _manual_owners(src)
+        return [owners] if owners else []
+
+    def _walk(self, src: Asset, rule: Rule, rules: Rules) -> list[tuple[Asset, int]]:
+        """Assets reached from `src` under `rule`, with their depth (opt-outs stop the walk)."""
+        reached: list[tuple[Asset, int]] = []
+        if src.type is AssetType.COLUMN:
+            holder = self._holder(src)
+            if holder is None:
+                return reached
+            seen = {src.fqn}
+            frontier: dict[int, set[str]] = {holder.pk: {src.fqn}}
+            tables_done: set[int] = {holder.pk}
+            for depth in range(1, rule.max_depth + 1):
+                hops = column_hops(self.store, self.index, frontier)
+                cols = self._columns([h.to_column for h in hops])
+                self._load({h.to_pk for h in hops})
+                nxt: dict[int, set[str]] = {}
+                for h in hops:
+                    if h.to_column in seen or h.kind not in rule.through:
+                        continue
+                    target = cols.get(h.to_column)
+                    table = self._assets.get(h.to_pk)
+                    if target is None or table is None or target.deleted or table.deleted:
+                        continue
+                    if self._opted_out(target, rules):
+                        continue
+                    seen.add(h.to_column)
+                    reached.append((target, depth))
+                    if rule.to_tables and table.pk not in tables_done:
+                        tables_done.add(table.pk)
+                        reached.append((table, depth))
+                    nxt.setdefault(h.to_pk, set()).add(h.to_column)
+                if not nxt:
+                    break
+                frontier = nxt
+            return reached
+        # table-level: along asset edges
+        seen_pks = {src.pk}
+        frontier_pks = [src.pk]
+        for depth in range(1, rule.max_depth + 1):
+            pairs = [(f, t) for f in frontier_pks for t in self.index.downstream(f) if t not in seen_pks]
+            if not pairs:
+                break
+            edges = self.store.get_edges(pairs)
+            self._load({t for _, t in pairs})
+            nxt_pks: list[int] = []
+            for f, t in pairs:
+                if t in seen_pks:
+                    continue
+                target = self._assets.get(t)
+                if target is None or target.deleted or target.type is AssetType.COLUMN:
+                    continue
+                edge = edges.get((f, t))
+                kind = _edge_kind(merge_details(edge.details) if edge else {})
+                if kind not in rule.through or self._opted_out(target, rules):
+                    continue
+                seen_pks.add(t)
+                reached.append((target, depth))
+                nxt_pks.append(t)
+            frontier_pks = nxt_pks
+        return reached
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def _carriers(self) -> list[Asset]:
+        """Assets carrying propagated metadata now."""
+        out: list[Asset] = []
+        with self.store.read() as conn:
+            for row in conn.execute(
+                select(s.assets).where(
+                    or_(
+                        s.assets.c.attributes.like(f'%"{PROPAGATED}"%'),
+                        s.assets.c.attributes.like('%"propagatedDescription"%'),
+                        s.assets.c.attributes.like('%"origin"%'),
+                    )
+                )
+            ):
+                out.append(Store._row_to_asset(row))
+        return out
+
+    def apply(self, desired: dict[int, Desired]) -> dict[str, int]:
+        carriers = {a.pk: a for a in self._carriers()}
+        self._load(desired)
+        changed = 0
+        for pk in sorted(set(carriers) | set(desired)):
+            asset = carriers.get(pk) or self._assets.get(pk)
+            if asset is None:
+                continue
+            attrs, description = _next_state(asset, desired.get(pk))
+            if attrs != asset.attributes or description != asset.description:
+                self.store.update_asset_fields(pk, ACTOR, attributes=attrs, description=description)
+                changed += 1
+        return {"assets": len(desired), "changed": changed}
+
+
+def _edge_kind(merged: dict[str, Any]) -> str:
+    kinds = [
+        hop_kind(cl.get("function"), cl.get("fromColumns") or [], (cl.get("fromColumns") or [None])[0])
+        for cl in merged.get("columnsLineage", [])
+    ]
+    return DIRECT if kinds and all(k == DIRECT for k in kinds) else TRANSFORMATION
+
+
+def _next_state(asset: Asset, want: Desired | None) -> tuple[dict[str, Any], str | None]:
+    attrs = json.loads(json.dumps(asset.attributes))
+    description = asset.description
+    # tags: keep labels set by hand, replace the propagated ones
+    manual = _manual_tags(asset)
+    manual_fqns = {t["tagFQN"] for t in manual}
+    tags = list(manual)
+    if want is not None:
+        for tag_fqn, grant in sorted(want.tags.items()):
+            if tag_fqn in manual_fqns:
+                continue
+            label = {k: v for k, v in grant.value.items() if k not in ("origin", "reason")}
+            label.update(labelType=PROPAGATED, origin=grant.origin_json())
+            label.setdefault("state", "Confirmed")
+            label.setdefault("source", "Classification")
+            tags.append(label)
+    if tags or "tags" in attrs:
+        attrs["tags"] = tags
+    # description: only where none was set by hand
+    marker = attrs.pop("propagatedDescription", None)
+    ours = isinstance(marker, dict) and marker.get("value") == description
+    if ours:
+        description = None
+    if want is not None and want.description is not None and not description:
+        description = str(want.description.value)
+        attrs["propagatedDescription"] = {"value": description, "origin": want.description.origin_json()}
+    # owners: only where none were set by hand
+    manual_owners = _manual_owners(asset)
+    if "owners" in attrs or manual_owners:
+        attrs["owners"] = manual_owners
+    if want is not None and want.owners is not None and not manual_owners:
+        attrs["owners"] = [
+            {**o, "inherited": True, "origin": want.owners.origin_json()} for o in want.owners.value
+        ]
+    return attrs, description
+
+
+def recompute(store: Store, index: GraphIndex) -> dict[str, int]:
+    """Recompute all propagated metadata from the rules and the lineage now."""
+    prop = Propagator(store, index)
+    rules = load_rules(store)
+    return prop.apply(prop.compute(rules))
+
+
+class PropagationWatcher:
+    """Recomputes propagation in the background whenever the lineage log moves (or on demand)."""
+
+    def __init__(self, store: Store, index: GraphIndex, interval: float = 2.0) -> None:
+        self.store = store
+        self.index = index
+        self.interval = interval
+        self._seen = -1
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.last: dict[str, Any] = {}
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="headwater-propagation", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def poke(self) -> None:
+        self._seen = -1
+        self._wake.set()
+
+    def run_now(self) -> dict[str, Any]:
+        with self._lock:
+            seq = self.store.max_log_seq()
+            result = recompute(self.store, self.index)
+            self._seen = seq
+            self.last = {"seq": seq, **result}
+            return self.last
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if not load_rules(self.store).rules:
+                    self._seen = self.store.max_log_seq()
+                elif self.store.max_log_seq() != self._seen:
+                    self.run_now()
+            except Exception:  # keep watching; the next change retries
+                log.exception("metadata propagation failed")
+            self._wake.wait(self.interval)
+            self._wake.clear()
