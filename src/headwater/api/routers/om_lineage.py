@@ -7,13 +7,14 @@ from urllib.parse import unquote
 
 import jsonpatch
 from fastapi import APIRouter, Body, Query, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from headwater.api.auth import Editor, Viewer
 from headwater.api.deps import actor, base_url, index_of, settings_of, store_of
 from headwater.api.errors import ApiError
 from headwater.api.om_json import entity_ref, type_from_path_segment
+from headwater.api.routers.analysis import AS_OF_DOC, as_of_view
 from headwater.graph.export import csv_lines
 from headwater.graph.view import LineageView, build_lineage_view
 from headwater.identity.fqn import FqnError, split
@@ -121,8 +122,14 @@ def _resolve_pipeline(store: Store, details: LineageDetails) -> int | None:
     return pipe.pk
 
 
-def lineage_json(store: Store, view: LineageView, base: str) -> dict[str, Any]:
-    """OpenMetadata's EntityLineage for a view; edges carry bare ids, pipelines full references."""
+def lineage_json(
+    store: Store, view: LineageView, base: str, *, with_truncated: bool = True
+) -> dict[str, Any]:
+    """OpenMetadata's EntityLineage for a view; edges carry bare ids, pipelines full references.
+
+    `truncated` is headwater's own key: it is left out when `with_truncated` is false and nothing
+    was cut, because the SDK's EntityLineage model forbids keys it does not know.
+    """
     assets = view.all_assets()
     pipeline_ids: set[str] = set()
     merged: dict[tuple[int, int], dict[str, Any]] = {}
@@ -149,15 +156,26 @@ def lineage_json(store: Store, view: LineageView, base: str) -> dict[str, Any]:
             out["description"] = edge.edge_description
         return out
 
-    return {
+    out = {
         "entity": entity_ref(view.root, base),
         "nodes": [entity_ref(a, base) for pk, a in sorted(view.nodes.items()) if pk != view.root.pk],
         "upstreamEdges": [edge_json(e) for e in view.upstream if e.from_pk in assets and e.to_pk in assets],
         "downstreamEdges": [
             edge_json(e) for e in view.downstream if e.from_pk in assets and e.to_pk in assets
         ],
-        "truncated": view.truncated,
     }
+    if with_truncated or view.truncated:
+        out["truncated"] = view.truncated
+    return out
+
+
+def _lineage_response(
+    store: Store, view: LineageView, request: Request, node_limit: int | None
+) -> JSONResponse:
+    """The lineage answer, with `X-Headwater-Truncated`; the `truncated` key only for callers that
+    used headwater's `nodeLimit`, or when the node limit did cut the graph."""
+    body = lineage_json(store, view, base_url(request), with_truncated=node_limit is not None)
+    return JSONResponse(body, headers={"X-Headwater-Truncated": "true" if view.truncated else "false"})
 
 
 def _read_view(
@@ -220,10 +238,15 @@ def export_csv(
     downstreamDepth: int = 1,
     includeDeleted: bool = False,
     nodeLimit: int | None = None,
+    asOf: str | None = Query(None, description=AS_OF_DOC),
 ) -> StreamingResponse:
     store = store_of(request)
-    root = _root_by_fqn(store, type, fqn, includeDeleted)
-    view = _read_view(request, root, upstreamDepth, downstreamDepth, nodeLimit, includeDeleted)
+    if asOf is not None:  # issue 9: the graph as it stood at asOf
+        root = _root_by_fqn(store, type, fqn, True)
+        view = as_of_view(request, root, asOf, upstreamDepth, downstreamDepth, nodeLimit, includeDeleted)
+    else:
+        root = _root_by_fqn(store, type, fqn, includeDeleted)
+        view = _read_view(request, root, upstreamDepth, downstreamDepth, nodeLimit, includeDeleted)
     pipe_ids: set[str] = set()
     for edge in [*view.upstream, *view.downstream]:
         pipe = merge_details(edge.details).get("pipeline")
@@ -256,11 +279,16 @@ def get_lineage_by_name(
     downstreamDepth: int = 1,
     nodeLimit: int | None = None,
     includeDeleted: bool = False,
-) -> dict[str, Any]:
+    asOf: str | None = Query(None, description=AS_OF_DOC),
+) -> JSONResponse:
     store = store_of(request)
+    if asOf is not None:  # issue 9: the graph as it stood at asOf
+        root = _root_by_fqn(store, entity, fqn, True)
+        view = as_of_view(request, root, asOf, upstreamDepth, downstreamDepth, nodeLimit, includeDeleted)
+        return lineage_json(store, view, base_url(request))
     root = _root_by_fqn(store, entity, fqn, includeDeleted)
     view = _read_view(request, root, upstreamDepth, downstreamDepth, nodeLimit, includeDeleted)
-    return lineage_json(store, view, base_url(request))
+    return _lineage_response(store, view, request, nodeLimit)
 
 
 @router.get("/{entity}/{entity_id}", summary="Lineage of an entity by id")
@@ -273,11 +301,16 @@ def get_lineage_by_id(
     downstreamDepth: int = 1,
     nodeLimit: int | None = None,
     includeDeleted: bool = False,
-) -> dict[str, Any]:
+    asOf: str | None = Query(None, description=AS_OF_DOC),
+) -> JSONResponse:
     store = store_of(request)
+    if asOf is not None:  # issue 9: the graph as it stood at asOf
+        root = _root_by_id(store, entity, entity_id, True)
+        view = as_of_view(request, root, asOf, upstreamDepth, downstreamDepth, nodeLimit, includeDeleted)
+        return lineage_json(store, view, base_url(request))
     root = _root_by_id(store, entity, entity_id, includeDeleted)
     view = _read_view(request, root, upstreamDepth, downstreamDepth, nodeLimit, includeDeleted)
-    return lineage_json(store, view, base_url(request))
+    return _lineage_response(store, view, request, nodeLimit)
 
 
 def add_edge(store: Store, edge: EntitiesEdge, who: str | None) -> bool:
