@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 import jsonpatch
 from fastapi import APIRouter, Body, Query, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from headwater.api.auth import Editor, Viewer
@@ -122,14 +122,8 @@ def _resolve_pipeline(store: Store, details: LineageDetails) -> int | None:
     return pipe.pk
 
 
-def lineage_json(
-    store: Store, view: LineageView, base: str, *, with_truncated: bool = True
-) -> dict[str, Any]:
-    """OpenMetadata's EntityLineage for a view; edges carry bare ids, pipelines full references.
-
-    `truncated` is headwater's own key: it is left out when `with_truncated` is false and nothing
-    was cut, because the SDK's EntityLineage model forbids keys it does not know.
-    """
+def lineage_json(store: Store, view: LineageView, base: str) -> dict[str, Any]:
+    """OpenMetadata's EntityLineage for a view; edges carry bare ids, pipelines full references."""
     assets = view.all_assets()
     pipeline_ids: set[str] = set()
     merged: dict[tuple[int, int], dict[str, Any]] = {}
@@ -156,26 +150,15 @@ def lineage_json(
             out["description"] = edge.edge_description
         return out
 
-    out = {
+    return {
         "entity": entity_ref(view.root, base),
         "nodes": [entity_ref(a, base) for pk, a in sorted(view.nodes.items()) if pk != view.root.pk],
         "upstreamEdges": [edge_json(e) for e in view.upstream if e.from_pk in assets and e.to_pk in assets],
         "downstreamEdges": [
             edge_json(e) for e in view.downstream if e.from_pk in assets and e.to_pk in assets
         ],
+        "truncated": view.truncated,
     }
-    if with_truncated or view.truncated:
-        out["truncated"] = view.truncated
-    return out
-
-
-def _lineage_response(
-    store: Store, view: LineageView, request: Request, node_limit: int | None
-) -> JSONResponse:
-    """The lineage answer, with `X-Headwater-Truncated`; the `truncated` key only for callers that
-    used headwater's `nodeLimit`, or when the node limit did cut the graph."""
-    body = lineage_json(store, view, base_url(request), with_truncated=node_limit is not None)
-    return JSONResponse(body, headers={"X-Headwater-Truncated": "true" if view.truncated else "false"})
 
 
 def _read_view(
@@ -280,15 +263,15 @@ def get_lineage_by_name(
     nodeLimit: int | None = None,
     includeDeleted: bool = False,
     asOf: str | None = Query(None, description=AS_OF_DOC),
-) -> JSONResponse:
+) -> dict[str, Any]:
     store = store_of(request)
     if asOf is not None:  # issue 9: the graph as it stood at asOf
         root = _root_by_fqn(store, entity, fqn, True)
         view = as_of_view(request, root, asOf, upstreamDepth, downstreamDepth, nodeLimit, includeDeleted)
-        return lineage_json(store, view, base_url(request))
-    root = _root_by_fqn(store, entity, fqn, includeDeleted)
-    view = _read_view(request, root, upstreamDepth, downstreamDepth, nodeLimit, includeDeleted)
-    return _lineage_response(store, view, request, nodeLimit)
+    else:
+        root = _root_by_fqn(store, entity, fqn, includeDeleted)
+        view = _read_view(request, root, upstreamDepth, downstreamDepth, nodeLimit, includeDeleted)
+    return lineage_json(store, view, base_url(request))
 
 
 @router.get("/{entity}/{entity_id}", summary="Lineage of an entity by id")
@@ -302,15 +285,15 @@ def get_lineage_by_id(
     nodeLimit: int | None = None,
     includeDeleted: bool = False,
     asOf: str | None = Query(None, description=AS_OF_DOC),
-) -> JSONResponse:
+) -> dict[str, Any]:
     store = store_of(request)
     if asOf is not None:  # issue 9: the graph as it stood at asOf
         root = _root_by_id(store, entity, entity_id, True)
         view = as_of_view(request, root, asOf, upstreamDepth, downstreamDepth, nodeLimit, includeDeleted)
-        return lineage_json(store, view, base_url(request))
-    root = _root_by_id(store, entity, entity_id, includeDeleted)
-    view = _read_view(request, root, upstreamDepth, downstreamDepth, nodeLimit, includeDeleted)
-    return _lineage_response(store, view, request, nodeLimit)
+    else:
+        root = _root_by_id(store, entity, entity_id, includeDeleted)
+        view = _read_view(request, root, upstreamDepth, downstreamDepth, nodeLimit, includeDeleted)
+    return lineage_json(store, view, base_url(request))
 
 
 def add_edge(store: Store, edge: EntitiesEdge, who: str | None) -> bool:
