@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sql_parse import ROOT, ensure_venv, run_ours, run_peer  # noqa: E402
+from sql_parse import ROOT, ensure_venv, run_ours, run_peer
 
 CACHE = ROOT / ".cache"
 SDIST = "sqllineage==1.5.9"
@@ -132,7 +132,7 @@ def _norm_pairs(items: list[Any]) -> set[tuple[str, str]]:
 
 def score(case: dict[str, Any], res: dict[str, Any] | None) -> bool:
     """Exact match of the part the case tests (tables: sources and targets; columns: pairs)."""
-    if not res or not res.get("ok", False) and "sources" not in res:
+    if not res or (not res.get("ok", False) and "sources" not in res):
         return False
     if case["kind"] == "table":
         return _norm(res.get("sources", [])) == _norm(case["sources"]) and _norm(

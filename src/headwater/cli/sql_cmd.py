@@ -17,6 +17,11 @@ from headwater.sql.dialects import ACCEPTED_DIALECTS, resolve_dialect
 sql_app = typer.Typer(help="SQL lineage: extract table and column lineage from SQL text.", no_args_is_help=True)
 
 
+@sql_app.callback()
+def _group() -> None:
+    """SQL lineage: extract table and column lineage from SQL text."""
+
+
 @sql_app.command("lineage")
 def lineage(
     file: str = typer.Argument("-", help="SQL file to read, or '-' for standard input."),

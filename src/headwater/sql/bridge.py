@@ -105,7 +105,7 @@ def merge_statements(result: LineageResult, statements: list[StatementLineage], 
         while stack:
             node, tr = stack.pop()
             nexts = edges.get(node)
-            if node != root and (not nexts or node[0] not in temp and node[0] not in result.intermediate_tables):
+            if node != root and (not nexts or (node[0] not in temp and node[0] not in result.intermediate_tables)):
                 if node[0] not in temp:
                     key = (root, node)
                     old = final.get(key)

@@ -55,9 +55,9 @@ class Source:
     alias: str
     table: str | None = None  # physical table's dotted name
     table_last: str = ""  # last part of the table name, for unaliased qualifiers
-    query: exp.Expression | None = None  # derived table / CTE body
+    query: exp.Expr | None = None  # derived table / CTE body
     query_scope: Scope | None = None  # scope the derived query is resolved in (CTE env, outer)
-    udtf: exp.Expression | None = None  # UNNEST / EXPLODE / FLATTEN / table function
+    udtf: exp.Expr | None = None  # UNNEST / EXPLODE / FLATTEN / table function
     alias_columns: list[str] = field(default_factory=list)
     is_target: bool = False  # the DML target itself (UPDATE/MERGE): its columns are not lineage sources
 
@@ -67,7 +67,7 @@ class Scope:
     """Sources visible to one SELECT (or UPDATE/MERGE), plus CTEs and the enclosing scope."""
 
     sources: list[Source]
-    ctes: dict[str, tuple[exp.Expression, Scope | None]]
+    ctes: dict[str, tuple[exp.Expr, Scope | None]]
     outer: Scope | None = None
     aliases: dict[str, Lineage] = field(default_factory=dict)  # earlier SELECT-list aliases
 
@@ -83,7 +83,7 @@ class ColumnResolver:
         self._udtf_scope: dict[int, Scope] = {}  # where a table function's arguments resolve
 
     # -- scopes --------------------------------------------------------------------------------------
-    def with_ctes(self, node: exp.Expression, parent: Scope | None) -> Scope | None:
+    def with_ctes(self, node: exp.Expr, parent: Scope | None) -> Scope | None:
         """Scope carrying the CTEs of ``node``'s WITH clause (or ``parent`` when it has none)."""
         with_ = node.args.get("with_")
         if not isinstance(with_, exp.With):
@@ -104,11 +104,11 @@ class ColumnResolver:
                 self._rename_later(body, [self.namer.column(c) for c in cols])
         return scope
 
-    def _rename_later(self, body: exp.Expression, names: list[str]) -> None:
+    def _rename_later(self, body: exp.Expr, names: list[str]) -> None:
         # CTE column lists (WITH x(a, b) AS ...) rename the body's outputs; remember it on the node
         body.meta["headwater_columns"] = names
 
-    def source_for(self, item: exp.Expression, scope: Scope) -> Source | None:
+    def source_for(self, item: exp.Expr, scope: Scope) -> Source | None:
         """Source for one FROM/JOIN item, resolving CTE names."""
         alias_node = item.args.get("alias")
         alias = (
@@ -154,7 +154,7 @@ class ColumnResolver:
         base = self.with_ctes(select, parent)
         ctes = base.ctes if base else {}
         scope = Scope(sources=[], ctes=ctes, outer=parent)
-        items: list[exp.Expression] = []
+        items: list[exp.Expr] = []
         from_ = select.args.get("from_")
         if isinstance(from_, exp.From):
             items.append(from_.this)
@@ -166,7 +166,7 @@ class ColumnResolver:
             self.add_source(item, scope)
         return scope
 
-    def add_source(self, item: exp.Expression, scope: Scope) -> Source | None:
+    def add_source(self, item: exp.Expr, scope: Scope) -> Source | None:
         """Append the source for a FROM/JOIN item to ``scope`` (and the joins nested inside it)."""
         while isinstance(item, exp.Subquery) and isinstance(item.this, exp.Table | exp.Subquery):
             item = item.this  # FROM ((a JOIN b ON ...)): parenthesised joins, not a derived table
@@ -181,7 +181,7 @@ class ColumnResolver:
         return src
 
     # -- outputs ---------------------------------------------------------------------------------------
-    def outputs(self, query: exp.Expression, parent: Scope | None = None) -> list[Output]:
+    def outputs(self, query: exp.Expr, parent: Scope | None = None) -> list[Output]:
         """Output columns of a query with their lineage (memoised per node)."""
         key = id(query)
         cached = self._memo.get(key)
@@ -195,7 +195,7 @@ class ColumnResolver:
         self._memo[key] = result
         return result
 
-    def _outputs(self, query: exp.Expression, parent: Scope | None) -> list[Output]:
+    def _outputs(self, query: exp.Expr, parent: Scope | None) -> list[Output]:
         while isinstance(query, exp.Subquery):
             query = query.this
         if isinstance(query, exp.SetOperation):
@@ -239,7 +239,7 @@ class ColumnResolver:
                 scope.aliases.setdefault(name, lineage)
         return outs
 
-    def output_name(self, proj: exp.Expression) -> str:
+    def output_name(self, proj: exp.Expr) -> str:
         """Name of an output column: alias, column name, or the expression text."""
         if isinstance(proj, exp.Alias):
             return self.namer.column(proj.args.get("alias"))
@@ -280,7 +280,7 @@ class ColumnResolver:
         return renamed + outs[len(renamed) :]
 
     # -- expressions -------------------------------------------------------------------------------------
-    def expression_lineage(self, expr: exp.Expression, scope: Scope) -> Lineage:
+    def expression_lineage(self, expr: exp.Expr, scope: Scope) -> Lineage:
         """Source columns an expression is computed from, with how."""
         lineage: Lineage = {}
         for node in _columns_and_subqueries(expr):
@@ -422,9 +422,9 @@ class ColumnResolver:
         return lineage
 
 
-def _setop_leaves(node: exp.Expression) -> list[exp.Expression]:
+def _setop_leaves(node: exp.Expr) -> list[exp.Expr]:
     """Leaf queries of a chain of UNION/INTERSECT/EXCEPT, iteratively (chains can be thousands long)."""
-    leaves: list[exp.Expression] = []
+    leaves: list[exp.Expr] = []
     stack = [node]
     while stack:
         cur = stack.pop()
@@ -438,7 +438,7 @@ def _setop_leaves(node: exp.Expression) -> list[exp.Expression]:
     return leaves
 
 
-def _columns_and_subqueries(expr: exp.Expression) -> Iterator[exp.Expression]:
+def _columns_and_subqueries(expr: exp.Expr) -> Iterator[exp.Expr]:
     """Column references of an expression, and the nested queries in it (not descending into them)."""
     stack = [expr]
     while stack:
@@ -456,7 +456,7 @@ def _columns_and_subqueries(expr: exp.Expression) -> Iterator[exp.Expression]:
         stack.extend(node.iter_expressions())
 
 
-def _path_transformation(node: exp.Expression, root: exp.Expression) -> Transformation:
+def _path_transformation(node: exp.Expr, root: exp.Expr) -> Transformation:
     """How the value at ``root`` depends on ``node``: identity, function, aggregate, window, condition."""
     result = _IDENTITY
     child = node
@@ -468,9 +468,7 @@ def _path_transformation(node: exp.Expression, root: exp.Expression) -> Transfor
                 step = Transformation(WINDOW, _func_name(parent.this))
         elif isinstance(parent, exp.AggFunc):
             step = Transformation(AGGREGATION, _func_name(parent))
-        elif isinstance(parent, exp.If) and child.arg_key == "this":
-            step = Transformation(CONDITIONAL, "CASE")
-        elif isinstance(parent, exp.Case) and child.arg_key == "this":
+        elif (isinstance(parent, exp.If) and child.arg_key == "this") or (isinstance(parent, exp.Case) and child.arg_key == "this"):
             step = Transformation(CONDITIONAL, "CASE")
         elif isinstance(parent, exp.Alias | exp.Paren | exp.Subquery | exp.Select | exp.Ordered | exp.Order):
             step = None
@@ -489,7 +487,7 @@ def _path_transformation(node: exp.Expression, root: exp.Expression) -> Transfor
     return result
 
 
-def _func_name(node: exp.Expression | None) -> str | None:
+def _func_name(node: exp.Expr | None) -> str | None:
     if node is None:
         return None
     if isinstance(node, exp.Anonymous):

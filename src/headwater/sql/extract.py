@@ -22,7 +22,13 @@ from headwater.sql.names import Namer
 from headwater.sql.result import LineageError, LineageResult, StatementLineage
 from headwater.sql.split import RawStatement, presplit, split_statements
 from headwater.sql.statements import StatementAnalyzer
-from headwater.sql.timeout import ChildError, DeadlineExceeded, fork_available, run_in_child, run_with_deadline
+from headwater.sql.timeout import (
+    ChildError,
+    DeadlineExceeded,
+    fork_available,
+    run_in_child,
+    run_with_deadline,
+)
 
 DEFAULT_TIMEOUT = 5.0
 #: Statements longer than this (characters) are skipped with a "too_large" error.

@@ -50,7 +50,7 @@ class Namer:
             return text.upper()
         return text.lower()
 
-    def ident(self, node: exp.Expression | str | None, table: bool = False) -> str:
+    def ident(self, node: exp.Expr | str | None, table: bool = False) -> str:
         """Normalised text of an identifier node (or plain string)."""
         if node is None:
             return ""
@@ -65,7 +65,7 @@ class Namer:
             return text
         return self.normalize_text(node.name, table=table)
 
-    def column(self, node: exp.Expression | str | None) -> str:
+    def column(self, node: exp.Expr | str | None) -> str:
         """Normalised column name."""
         return self.ident(node)
 

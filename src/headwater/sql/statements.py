@@ -36,9 +36,8 @@ def _is_named_table(node: exp.Table) -> bool:
     name = node.name
     if name.startswith("@") and not isinstance(this, exp.Identifier):
         return False
-    if "://" in name or "/" in name:  # file paths (spark's parquet.`/path`, stages)
-        return False
-    return True
+    # file paths (spark's parquet.`/path`, stages) are not tables
+    return "://" not in name and "/" not in name
 
 
 class StatementAnalyzer:
@@ -50,10 +49,10 @@ class StatementAnalyzer:
         self._static_partitions: set[str] = set()
 
     # -- tables ----------------------------------------------------------------------------------------
-    def read_tables(self, root: exp.Expression, exclude: set[int]) -> set[str]:
+    def read_tables(self, root: exp.Expr, exclude: set[int]) -> set[str]:
         """Physical tables read anywhere under ``root`` (iterative walk; CTE names scoped)."""
         found: set[str] = set()
-        stack: list[tuple[exp.Expression, frozenset[str]]] = [(root, frozenset())]
+        stack: list[tuple[exp.Expr, frozenset[str]]] = [(root, frozenset())]
         while stack:
             node, ctes = stack.pop()
             with_ = node.args.get("with_")
@@ -85,7 +84,7 @@ class StatementAnalyzer:
                 stack.append((child, ctes))
         return found
 
-    def _target(self, node: exp.Expression | None) -> tuple[exp.Table | None, list[str]]:
+    def _target(self, node: exp.Expr | None) -> tuple[exp.Table | None, list[str]]:
         """Target table node and explicit column list of an INSERT/CREATE target."""
         cols: list[str] = []
         if isinstance(node, exp.Schema):
@@ -100,7 +99,7 @@ class StatementAnalyzer:
         return None, cols
 
     # -- statements ------------------------------------------------------------------------------------
-    def analyze(self, stmt: exp.Expression, index: int, sql: str) -> StatementLineage:
+    def analyze(self, stmt: exp.Expr, index: int, sql: str) -> StatementLineage:
         """Lineage of one parsed statement."""
         st = StatementLineage(index=index, sql=sql, kind=stmt.key.upper())
         resolver = ColumnResolver(self.namer, supports_lateral_alias(self.dialect))
@@ -237,7 +236,7 @@ class StatementAnalyzer:
         exclude.add(id(table))
         target = self.namer.table_name(table)
         st.targets.add(target)
-        if into.args.get("temporary") or into.args.get("unlogged") is None and target.startswith("#"):
+        if into.args.get("temporary") or (into.args.get("unlogged") is None and target.startswith("#")):
             st.temporary.add(target)
         self._write_columns(st, target, resolver.outputs(stmt, None), [])
 
@@ -246,8 +245,8 @@ class StatementAnalyzer:
         resolver: ColumnResolver,
         target_node: exp.Table,
         target: str,
-        items: list[exp.Expression],
-        stmt: exp.Expression,
+        items: list[exp.Expr],
+        stmt: exp.Expr,
     ) -> Scope:
         scope = resolver.with_ctes(stmt, None)
         dml = Scope(sources=[], ctes=scope.ctes if scope else {}, outer=None)
@@ -271,7 +270,7 @@ class StatementAnalyzer:
         resolver: ColumnResolver,
         scope: Scope,
         target: str,
-        items: list[exp.Expression],
+        items: list[exp.Expr],
     ) -> None:
         for eq in items:
             if not isinstance(eq, exp.EQ) or not isinstance(eq.this, exp.Column):
@@ -312,7 +311,7 @@ class StatementAnalyzer:
         if not isinstance(table, exp.Table):
             return
         exclude.add(id(table))
-        items: list[exp.Expression] = [j.this for j in table.args.get("joins") or []]
+        items: list[exp.Expr] = [j.this for j in table.args.get("joins") or []]
         from_ = stmt.args.get("from_")
         if isinstance(from_, exp.From):
             items.append(from_.this)
@@ -326,11 +325,15 @@ class StatementAnalyzer:
             wanted = self.namer.ident(table.this)
             for node in _flatten_items(items):
                 alias = node.args.get("alias")
-                if isinstance(node, exp.Table) and isinstance(alias, exp.TableAlias) and alias.this is not None:
-                    if self.namer.ident(alias.this) == wanted:
-                        target_node = node
-                        exclude.add(id(node))
-                        break
+                if (
+                    isinstance(node, exp.Table)
+                    and isinstance(alias, exp.TableAlias)
+                    and alias.this is not None
+                    and self.namer.ident(alias.this) == wanted
+                ):
+                    target_node = node
+                    exclude.add(id(node))
+                    break
         target = self.namer.table_name(target_node)
         st.targets.add(target)
         dml_target = table
@@ -348,10 +351,13 @@ class StatementAnalyzer:
             if isinstance(table, exp.Table) and _is_named_table(table):
                 exclude.add(id(table))
                 st.targets.add(self.namer.table_name(table))
-        if stmt.args.get("tables") and isinstance(stmt.this, exp.Table):
-            # DELETE t1 FROM t1 JOIN t2: the FROM names the target again
-            if self.namer.table_name(stmt.this) in st.targets:
-                exclude.add(id(stmt.this))
+        # DELETE t1 FROM t1 JOIN t2: the FROM names the target again
+        if (
+            stmt.args.get("tables")
+            and isinstance(stmt.this, exp.Table)
+            and self.namer.table_name(stmt.this) in st.targets
+        ):
+            exclude.add(id(stmt.this))
 
     def _copy(
         self, stmt: exp.Copy, st: StatementLineage, resolver: ColumnResolver, exclude: set[int]
@@ -382,24 +388,25 @@ class StatementAnalyzer:
 
     def _alter(self, stmt: exp.Alter, st: StatementLineage) -> None:
         st.kind = "ALTER"
+        if not isinstance(stmt.this, exp.Table):
+            return
         for action in stmt.args.get("actions") or []:
             if isinstance(action, exp.SwapTable) and isinstance(action.this, exp.Table):
-                if isinstance(stmt.this, exp.Table):  # Snowflake ALTER TABLE a SWAP WITH b
-                    st.kind = "ALTER_SWAP"
-                    st.sources.add(self.namer.table_name(action.this))
-                    st.targets.add(self.namer.table_name(stmt.this))
+                # Snowflake ALTER TABLE a SWAP WITH b
+                st.kind = "ALTER_SWAP"
+                st.sources.add(self.namer.table_name(action.this))
+                st.targets.add(self.namer.table_name(stmt.this))
             if isinstance(action, exp.AlterRename) and isinstance(action.this, exp.Table):
-                if isinstance(stmt.this, exp.Table):
-                    old = self.namer.table_name(stmt.this)
-                    new_table = action.this
-                    if not new_table.db and stmt.this.db:  # RENAME TO keeps the schema
-                        new = ".".join([*old.split(".")[:-1], self.namer.ident(new_table.this, table=True)])
-                    else:
-                        new = self.namer.table_name(new_table)
-                    st.kind = "ALTER_RENAME"
-                    st.sources.add(old)
-                    st.targets.add(new)
-                    st.column_edges[((old, "*"), (new, "*"))] = _identity()
+                old = self.namer.table_name(stmt.this)
+                new_table = action.this
+                if not new_table.db and stmt.this.db:  # RENAME TO keeps the schema
+                    new = ".".join([*old.split(".")[:-1], self.namer.ident(new_table.this, table=True)])
+                else:
+                    new = self.namer.table_name(new_table)
+                st.kind = "ALTER_RENAME"
+                st.sources.add(old)
+                st.targets.add(new)
+                st.column_edges[((old, "*"), (new, "*"))] = _identity()
 
     def _command(self, stmt: exp.Command, st: StatementLineage) -> StatementLineage:
         keyword = str(stmt.this).upper()
@@ -425,9 +432,9 @@ class StatementAnalyzer:
         return st
 
 
-def _flatten_items(items: list[exp.Expression]) -> list[exp.Expression]:
+def _flatten_items(items: list[exp.Expr]) -> list[exp.Expr]:
     """FROM items with the joins nested inside tables spread out."""
-    out: list[exp.Expression] = []
+    out: list[exp.Expr] = []
     stack = list(reversed(items))
     while stack:
         item = stack.pop()
@@ -437,7 +444,7 @@ def _flatten_items(items: list[exp.Expression]) -> list[exp.Expression]:
     return out
 
 
-def _leftmost(node: exp.Expression) -> exp.Expression:
+def _leftmost(node: exp.Expr) -> exp.Expr:
     """First SELECT of a set operation (where SELECT ... INTO puts its INTO)."""
     while isinstance(node, exp.SetOperation | exp.Subquery):
         node = node.this

@@ -140,7 +140,7 @@ def run_in_child(fn: Callable[[], T], seconds: float | None) -> T:
             proc.kill()
         proc.join()
     if status == "ok":
-        return payload  # type: ignore[no-any-return]
+        return payload  # type: ignore[no-any-return,unused-ignore]
     name, message = payload
     if name == "RecursionError":
         raise RecursionError(message)
