@@ -509,6 +509,12 @@ class Store:
             rows = self._rows_by_keys(conn, list(keys))
         return {key: self._row_to_asset(row) for key, row in rows.items()}
 
+    def get_assets_by_keys(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Asset]:
+        """Assets by (type, FQN) in bulk; keys that match nothing are left out."""
+        with self.read() as conn:
+            rows = self._rows_by_keys(conn, list(keys))
+        return {key: self._row_to_asset(row) for key, row in rows.items()}
+
     def list_assets(
         self,
         *,
@@ -909,6 +915,15 @@ class Store:
         """Remove the details of some sources; the pair goes when no source is left."""
         with self.write() as conn:
             return self._delete_details(conn, [(from_pk, to_pk, src) for src in sources], now_ms())
+
+    def remove_edge_details(
+        self, keys: Sequence[tuple[int, int, str]], *, conn: Connection | None = None
+    ) -> int:
+        """Remove the details of many (from, to, source) keys; a pair goes when no source is left."""
+        if conn is None:
+            with self.write() as c:
+                return self._delete_details(c, keys, now_ms())
+        return self._delete_details(conn, keys, now_ms())
 
     def remove_edge_details(
         self, keys: Sequence[tuple[int, int, str]], *, conn: Connection | None = None
