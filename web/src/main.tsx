@@ -4,6 +4,9 @@ import "@xyflow/react/dist/style.css";
 import "highlight.js/styles/github.css";
 import "./styles.css";
 import { App } from "./App";
+import { warmLayout } from "./layout";
+
+warmLayout();
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>

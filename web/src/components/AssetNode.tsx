@@ -1,5 +1,5 @@
 import { createContext, memo, useContext } from "react";
-import { Handle, Position } from "@xyflow/react";
+import { Handle, Position, useStore } from "@xyflow/react";
 import type { NodeProps, Node } from "@xyflow/react";
 import { TypeIcon } from "../icons";
 import type { EntityReference } from "../types";
@@ -48,8 +48,13 @@ export function nodeSize(d: { kind: string; columns: string[] | null }) {
   };
 }
 
+/** Below this zoom nodes are drawn without controls (text is unreadable anyway): big graphs stay fast. */
+export const DETAIL_ZOOM = 0.45;
+const zoomedOutSelector = (s: { transform: [number, number, number] }) => s.transform[2] < DETAIL_ZOOM;
+
 function AssetNodeImpl({ id, data }: NodeProps<AssetFlowNode>) {
   const actions = useContext(ActionsContext)!;
+  const zoomedOut = useStore(zoomedOutSelector);
   const r = data.ref;
   const fqnBase = r.fullyQualifiedName ?? "";
   const cls = [
@@ -68,6 +73,15 @@ function AssetNodeImpl({ id, data }: NodeProps<AssetFlowNode>) {
   };
   const upOpen = data.expanded.includes("up");
   const downOpen = data.expanded.includes("down");
+  if (zoomedOut && !data.columns)
+    return (
+      <div className={`${cls} hw-lod`} data-testid="graph-node" data-node-id={id} data-fqn={fqnBase} data-type={r.type}>
+        <Handle type="target" position={Position.Left} id="in" className="hw-handle" />
+        <Handle type="source" position={Position.Right} id="out" className="hw-handle" />
+        <TypeIcon type={r.type} tableType={data.tableType} size={28} />
+        <span className="hw-lod-name">{label(r)}</span>
+      </div>
+    );
   return (
     <div className={cls} data-testid="graph-node" data-node-id={id} data-fqn={fqnBase} data-type={r.type}>
       <Handle type="target" position={Position.Left} id="in" className="hw-handle" />

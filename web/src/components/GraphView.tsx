@@ -77,9 +77,35 @@ const Inner = forwardRef<GraphViewHandle, Props>(function Inner(props, ref) {
       ...nodeSize({ kind: n.kind, columns: nodeColumns.get(n.id) ?? null }),
     }));
     const ledges = view.edges.map((e) => ({ id: e.id, source: e.source, target: e.target }));
+    performance.mark("hw:layout-start");
     layout(lnodes, ledges).then(
       (pos) => {
-        if (seq === layoutSeq.current) setPositions(pos);
+        performance.mark("hw:layout-done");
+        if (seq !== layoutSeq.current) return;
+        // Fit a new graph before its first paint, so the nodes render once, at the final zoom.
+        const key = `${graph.rootId}:${showPipelines}`;
+        const el = wrapper.current;
+        if (fittedFor.current !== key && el && lnodes.length) {
+          fittedFor.current = key;
+          let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+          for (const n of lnodes) {
+            const p = pos.get(n.id) ?? { x: 0, y: 0 };
+            x0 = Math.min(x0, p.x);
+            y0 = Math.min(y0, p.y);
+            x1 = Math.max(x1, p.x + n.width);
+            y1 = Math.max(y1, p.y + n.height);
+          }
+          const vp = getViewportForBounds(
+            { x: x0, y: y0, width: x1 - x0, height: y1 - y0 },
+            el.clientWidth,
+            el.clientHeight,
+            0.03,
+            1.1,
+            0.15,
+          );
+          rf.setViewport(vp);
+        }
+        setPositions(pos);
       },
       (err) => console.error("layout failed", err),
     );
@@ -199,13 +225,9 @@ const Inner = forwardRef<GraphViewHandle, Props>(function Inner(props, ref) {
   // Fit the view when a new graph is first laid out.
   useEffect(() => {
     if (!positions || !nodes.length) return;
-    const key = `${graph.rootId}:${showPipelines}`;
+    performance.mark("hw:committed");
     let raf2 = 0;
     const raf = requestAnimationFrame(() => {
-      if (fittedFor.current !== key) {
-        fittedFor.current = key;
-        rf.fitView({ padding: 0.15, maxZoom: 1.1, minZoom: 0.05 });
-      }
       raf2 = requestAnimationFrame(() => props.onRendered(nodes.length, edges.length));
     });
     return () => {
