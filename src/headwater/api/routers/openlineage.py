@@ -375,3 +375,80 @@ def usage(
     days: int = 30,
 ) -> dict[str, Any]:
     return _marquez(lambda: _reader(request).usage(nodeId, days))
+
+
+# --------------------------------------------------------------------------- pipeline services
+
+
+def _service_json(request: Request, asset: Any) -> dict[str, Any]:
+    from headwater.api.deps import base_url
+    from headwater.api.om_json import entity_json
+    from headwater.openlineage.services import options_of
+
+    doc = entity_json(store_of(request), asset, base_url(request))
+    doc["ingestion"] = options_of(asset).model_dump()
+    manager = getattr(request.app.state, "openlineage_consumers", None)
+    doc["ingestionStatus"] = manager.status(asset.name) if manager is not None else None
+    return doc
+
+
+def _get_service(request: Request, name: str) -> Any:
+    from headwater.openlineage.services import get_service
+
+    try:
+        return get_service(store_of(request), name)
+    except LookupError as exc:
+        raise ApiError(404, str(exc)) from None
+
+
+@router.get("/api/v1/openlineage/services", summary="OpenLineage pipeline services (secrets masked)")
+def list_services(request: Request, _: Viewer) -> dict[str, Any]:
+    from headwater.openlineage.services import openlineage_services
+
+    data = [_service_json(request, a) for a in openlineage_services(store_of(request))]
+    return {"data": data, "paging": {"total": len(data)}}
+
+
+@router.get("/api/v1/openlineage/services/{name}", summary="One OpenLineage pipeline service")
+def get_service_route(request: Request, name: str, _: Viewer) -> dict[str, Any]:
+    return _service_json(request, _get_service(request, name))
+
+
+@router.put(
+    "/api/v1/openlineage/services/{name}/ingestion", summary="Schedule and options of a service's consumer"
+)
+def put_ingestion(request: Request, name: str, _: Editor, body: dict[str, Any]) -> dict[str, Any]:
+    from pydantic import ValidationError
+
+    from headwater.openlineage.services import IngestionOptions, set_options
+
+    _get_service(request, name)
+    try:
+        opts = IngestionOptions.model_validate(body)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise ApiError(400, f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from None
+    if opts.schedule.strip().lower() not in ("continuous", "manual") and opts.interval_seconds() is None:
+        raise ApiError(
+            400, "schedule: use continuous, manual, a number of seconds, @hourly, @daily or @weekly"
+        )
+    return _service_json(request, set_options(store_of(request), name, opts))
+
+
+@router.post(
+    "/api/v1/openlineage/services/{name}/testConnection", summary="Test a service's broker connection"
+)
+async def test_service(request: Request, name: str, _: Editor) -> dict[str, Any]:
+    from headwater.openlineage.services import test_service_connection
+
+    asset = _get_service(request, name)
+    return await asyncio.to_thread(test_service_connection, asset)
+
+
+@router.post("/api/v1/openlineage/services/{name}/run", summary="Run a service's consumer once, until idle")
+async def run_service(request: Request, name: str, _: Editor) -> dict[str, Any]:
+    from headwater.openlineage.services import run_once
+
+    _get_service(request, name)
+    stats = await asyncio.to_thread(run_once, store_of(request), ingest_service(request.app), name)
+    return stats.to_dict()
