@@ -14,7 +14,9 @@ TIER = {"tagFQN": "Tier.Tier1", "source": "Classification", "labelType": "Manual
 
 def ok(r: httpx.Response, status: int = 200) -> Any:
     assert r.status_code == status, f"{r.request.method} {r.request.url}: {r.status_code} {r.text}"
-    return r.json() if r.content and r.headers.get("content-type", "").startswith("application/json") else None
+    return (
+        r.json() if r.content and r.headers.get("content-type", "").startswith("application/json") else None
+    )
 
 
 def schema(api: httpx.Client) -> None:

@@ -6,10 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import pytest
 
 from headwater.analysis.asof import build_as_of_view, parse_instant
-from tests.analysis.an_helpers import col, column_maps, edge, fqn, graph_edges, ok, schema, table, tick
+from tests.analysis.an_helpers import col, column_maps, fqn, graph_edges, ok
 from tests.helpers import LiveServer
 
 RAW, STG, MART = fqn("raw"), fqn("stg"), fqn("mart")
@@ -20,35 +19,6 @@ def lineage(api: httpx.Client, root: str, at: int | str | None, up: int = 3, dow
     if at is not None:
         params["asOf"] = at
     return ok(api.get(f"/api/v1/lineage/table/name/{root}", params=params))  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def history(server: LiveServer, api: httpx.Client) -> dict[str, Any]:
-    """raw -> stg -> mart, changed step by step; `t[i]` is an instant just after step i."""
-    schema(api)
-    raw = table(api, "raw", ["id", "email", "amount"])
-    stg = table(api, "stg", ["id", "email", "email_hash", "amount"])
-    t: dict[str, int] = {"before_mart": tick()}
-    mart = table(api, "mart", ["customer_id", "email_hash", "total"])
-    t["t0"] = tick()
-    edge(api, RAW, STG, [(["id"], "id", None), (["email"], "email", None)])
-    t["t1"] = tick()
-    edge(api, STG, MART, [(["id"], "customer_id", None)])
-    t["t2"] = tick()
-    op = {
-        "op": "add",
-        "path": "/columnsLineage/-",
-        "value": {"fromColumns": [col("raw", "email")], "toColumn": col("stg", "email_hash"), "function": "sha256(email)"},
-    }
-    ok(api.patch(f"/api/v1/lineage/table/{raw['id']}/table/{stg['id']}", json=[op]))
-    t["t3"] = tick()
-    ok(api.delete(f"/api/v1/lineage/table/name/{STG}/table/name/{MART}"))
-    t["t4"] = tick()
-    ok(api.delete(f"/api/v1/tables/{raw['id']}"))
-    t["t5"] = tick()
-    edge(api, STG, MART, [(["amount"], "total", "sum(amount)")])
-    t["t6"] = tick()
-    return {"t": t, "raw": raw, "stg": stg, "mart": mart}
 
 
 EXPECTED_EDGES = {
@@ -116,7 +86,11 @@ def test_as_of_deleted_assets_and_formats(api: httpx.Client, history: dict[str, 
     r = api.get(f"/api/v1/lineage/table/name/{MART}", params={"asOf": t["before_mart"]})
     assert r.status_code == 404
     # ISO-8601 means the same instant
-    iso = datetime.fromtimestamp(t["t2"] / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    iso = (
+        datetime.fromtimestamp(t["t2"] / 1000, tz=UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
     assert parse_instant(iso) == t["t2"]
     assert graph_edges(lineage(api, STG, iso)) == EXPECTED_EDGES["t2"]
     # malformed

@@ -21,12 +21,15 @@ Rules live in the `settings` table under `analysis.propagation` as JSON:
   nothing and propagation does not continue through it (a table's columns opt out with it).
 
 Column metadata flows along column mappings; table metadata along table edges. Propagated tags
-carry `labelType: "Propagated"` and `origin` ({id, type, fullyQualifiedName, rule}); a propagated
-description is remembered in `attributes.propagatedDescription`, propagated owners carry
-`inherited: true` and `origin`. A recompute replaces all propagated metadata with what the rules
-give now, never touching metadata set by hand: a tag already set by hand is not added again, a
-description or owners set by hand are kept (and a propagated description edited by hand becomes
-the user's own).
+carry `labelType: "Propagated"` and a `reason` naming their origin ("Propagated from column
+svc.db.s.t.c by rule pii, depth 1"); propagated owners carry `inherited: true`. OpenMetadata's
+TagLabel and EntityReference forbid other keys (its SDK rejects them), so the structured origin of
+everything propagated ({id, type, fullyQualifiedName, rule, depth}) is kept in the hidden asset
+attribute `_propagation` (`{"tags": {tagFQN: origin}, "description": {value, origin}, "owners":
+{ids, origin}}`), which `GET /api/v1/analysis/propagation/origins` shows. A recompute replaces
+everything propagated with what the rules give now and never touches metadata set by hand: a tag
+already set by hand is not added again, a description or owners set by hand are kept, and a
+propagated description edited by hand becomes the user's own.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from headwater.store import schema as s
 log = logging.getLogger("headwater.analysis")
 
 SETTING_KEY = "analysis.propagation"
+MARK = "_propagation"
 ACTOR = "headwater-propagation"
 PROPAGATED = "Propagated"
 METADATA_KINDS = ("tags", "description", "owners")
@@ -178,19 +182,33 @@ class Desired:
     owners: Grant | None = None
 
 
+def _mark(asset: Asset) -> dict[str, Any]:
+    mark = asset.attributes.get(MARK)
+    return mark if isinstance(mark, dict) else {}
+
+
 def _manual_tags(asset: Asset) -> list[dict[str, Any]]:
+    """Labels we did not propagate (set by hand, or by another tool)."""
+    ours = _mark(asset).get("tags") or {}
     tags = asset.attributes.get("tags") or []
-    return [t for t in tags if isinstance(t, dict) and t.get("tagFQN") and t.get("labelType") != PROPAGATED]
+    return [
+        t
+        for t in tags
+        if isinstance(t, dict)
+        and t.get("tagFQN")
+        and not (t.get("labelType") == PROPAGATED and t["tagFQN"] in ours)
+    ]
 
 
 def _manual_owners(asset: Asset) -> list[dict[str, Any]]:
+    ours = set((_mark(asset).get("owners") or {}).get("ids") or [])
     owners = asset.attributes.get("owners") or []
-    return [o for o in owners if isinstance(o, dict) and not o.get("origin")]
+    return [o for o in owners if isinstance(o, dict) and not (o.get("inherited") and o.get("id") in ours)]
 
 
 def _own_description(asset: Asset) -> str | None:
     """The description set by hand (not one we propagated and nobody edited since)."""
-    marker = asset.attributes.get("propagatedDescription")
+    marker = _mark(asset).get("description")
     if isinstance(marker, dict) and marker.get("value") == asset.description:
         return None
     return asset.description or None
@@ -371,9 +389,7 @@ class Propagator:
             for row in conn.execute(
                 select(s.assets).where(
                     or_(
-                        s.assets.c.attributes.like(f'%"{PROPAGATED}"%'),
-                        s.assets.c.attributes.like('%"propagatedDescription"%'),
-                        s.assets.c.attributes.like('%"origin"%'),
+                        s.assets.c.attributes.like(f'%"{MARK}"%'),
                     )
                 )
             ):
@@ -403,10 +419,19 @@ def _edge_kind(merged: dict[str, Any]) -> str:
     return DIRECT if kinds and all(k == DIRECT for k in kinds) else TRANSFORMATION
 
 
+def _reason(origin: dict[str, Any]) -> str:
+    return (
+        f"Propagated from {origin['type']} {origin['fullyQualifiedName']} "
+        f"by rule {origin['rule']}, depth {origin['depth']}"
+    )
+
+
 def _next_state(asset: Asset, want: Desired | None) -> tuple[dict[str, Any], str | None]:
     attrs = json.loads(json.dumps(asset.attributes))
     description = asset.description
-    # tags: keep labels set by hand, replace the propagated ones
+    old_mark = attrs.pop(MARK, None)
+    mark: dict[str, Any] = {}
+    # tags: keep the labels we did not propagate, replace ours
     manual = _manual_tags(asset)
     manual_fqns = {t["tagFQN"] for t in manual}
     tags = list(manual)
@@ -414,30 +439,44 @@ def _next_state(asset: Asset, want: Desired | None) -> tuple[dict[str, Any], str
         for tag_fqn, grant in sorted(want.tags.items()):
             if tag_fqn in manual_fqns:
                 continue
-            label = {k: v for k, v in grant.value.items() if k not in ("origin", "reason")}
-            label.update(labelType=PROPAGATED, origin=grant.origin_json())
+            origin = grant.origin_json()
+            label = {k: v for k, v in grant.value.items() if k in _LABEL_KEYS}
+            label.update(labelType=PROPAGATED, reason=_reason(origin))
             label.setdefault("state", "Confirmed")
             label.setdefault("source", "Classification")
             tags.append(label)
+            mark.setdefault("tags", {})[tag_fqn] = origin
     if tags or "tags" in attrs:
         attrs["tags"] = tags
     # description: only where none was set by hand
-    marker = attrs.pop("propagatedDescription", None)
-    ours = isinstance(marker, dict) and marker.get("value") == description
-    if ours:
-        description = None
+    prev = (old_mark or {}).get("description") if isinstance(old_mark, dict) else None
+    if isinstance(prev, dict) and prev.get("value") == description:
+        description = None  # ours, untouched since: recompute it
     if want is not None and want.description is not None and not description:
         description = str(want.description.value)
-        attrs["propagatedDescription"] = {"value": description, "origin": want.description.origin_json()}
+        mark["description"] = {"value": description, "origin": want.description.origin_json()}
     # owners: only where none were set by hand
     manual_owners = _manual_owners(asset)
     if "owners" in attrs or manual_owners:
         attrs["owners"] = manual_owners
     if want is not None and want.owners is not None and not manual_owners:
-        attrs["owners"] = [
-            {**o, "inherited": True, "origin": want.owners.origin_json()} for o in want.owners.value
-        ]
+        attrs["owners"] = [{**o, "inherited": True} for o in want.owners.value]
+        mark["owners"] = {
+            "ids": [o.get("id") for o in want.owners.value],
+            "origin": want.owners.origin_json(),
+        }
+    if mark:
+        attrs[MARK] = mark
     return attrs, description
+
+
+# The keys OpenMetadata's TagLabel allows (its SDK rejects any other).
+_LABEL_KEYS = ("tagFQN", "name", "displayName", "description", "style", "source", "state", "href")
+
+
+def origins(asset: Asset) -> dict[str, Any]:
+    """Where each piece of propagated metadata of an asset came from."""
+    return _mark(asset)
 
 
 def recompute(store: Store, index: GraphIndex) -> dict[str, int]:

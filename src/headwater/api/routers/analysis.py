@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 from headwater.analysis.asof import AsOfError, NotThenError, build_as_of_view, parse_instant
 from headwater.analysis.diff import DiffError, lineage_diff, run_diff
 from headwater.analysis.impact import impact_csv, impact_of_asset, impact_of_column
-from headwater.analysis.propagation import PropagationWatcher, RulesError, load_rules, save_rules
+from headwater.analysis.propagation import PropagationWatcher, RulesError, load_rules, origins, save_rules
 from headwater.analysis.root_cause import root_cause
 from headwater.api.auth import Editor, Viewer
 from headwater.api.deps import base_url, index_of, settings_of, store_of
@@ -334,6 +334,25 @@ def run_propagation(request: Request, _: Editor) -> dict[str, Any]:
 def propagation_status(request: Request, _: Viewer) -> dict[str, Any]:
     """The lineage log position and counts of the last recompute."""
     return dict(_watcher(request).last)
+
+
+@router.get("/propagation/origins", summary="Where an asset's propagated metadata came from")
+def propagation_origins(
+    request: Request,
+    _: Viewer,
+    fqn: str | None = Query(None, description="FQN of the asset (a column: entityType=column)"),
+    id: str | None = Query(None, description="id of the asset instead of its FQN"),
+    entityType: str = Query("table", description="type of the asset"),
+) -> dict[str, Any]:
+    """`tags` (tagFQN -> origin), `description` ({value, origin}) and `owners` ({ids, origin}) that
+    were propagated to this asset; each origin is {id, type, fullyQualifiedName, rule, depth}.
+    (OpenMetadata's TagLabel allows no extra keys, so entity reads show only `labelType:
+    Propagated` and a `reason`.)"""
+    asset = _root(store_of(request), entityType, fqn, id, True)
+    return {
+        "entity": {"id": asset.id, "type": asset.type.value, "fullyQualifiedName": asset.fqn},
+        **origins(asset),
+    }
 
 
 def on_startup(app: FastAPI) -> None:
