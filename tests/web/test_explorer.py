@@ -211,6 +211,9 @@ def test_column_path_highlight(page: Any, server: Server, seed: Seed, artifacts:
         (f"{STG_ORDERS}.amount", f"{DAILY}.total"),
     }
     assert "3 related columns" in page.inner_text("[data-testid=column-details]")
+    assert "orders.amount" in page.inner_text("[data-testid=column-upstream]")
+    downstream = page.inner_text("[data-testid=column-downstream]")
+    assert "revenue.total_amount" in downstream and "revenue_daily.total" in downstream
     wait_rendered(page)
     shot(page, artifacts, "06-column-highlight")
     # column impact: downstream columns with depth

@@ -13,6 +13,7 @@ import { SearchBox } from "./components/SearchBox";
 import { SignIn } from "./components/SignIn";
 import { EdgeDetails, ImpactView, NodeDetails } from "./components/Panels";
 import { TypeIcon } from "./icons";
+import { ColumnPaths } from "./components/Panels";
 
 interface Route {
   type: string;
@@ -487,6 +488,7 @@ export function App() {
                           {trace ? trace.columns.size - 1 : 0} related columns highlighted across {trace?.nodes.size ?? 0}{" "}
                           assets.
                         </p>
+                        {trace && <ColumnPaths trace={trace} graph={graph} onSelect={actions.selectColumn} />}
                         <div className="hw-actions">
                           {columnNode && (
                             <button onClick={() => startImpact(columnNode, selection.fqn)} data-testid="impact-column">

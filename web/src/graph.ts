@@ -191,6 +191,7 @@ export interface ColumnTrace {
   nodes: Set<string>;
   edges: Set<string>; // graph edge keys
   depth: Map<string, number>; // downstream depth of each column (0 = selected)
+  upDepth: Map<string, number>; // upstream depth of each column (0 = selected)
 }
 
 /** Upstream and downstream columns of `colFqn` across all edges of the graph. */
@@ -209,6 +210,7 @@ export function traceColumn(g: GraphState, colFqn: string, dirs: ("up" | "down")
   const columns = new Set([colFqn]);
   const edges = new Set<string>();
   const depth = new Map([[colFqn, 0]]);
+  const upDepth = new Map([[colFqn, 0]]);
   for (const dir of dirs) {
     const adj = dir === "up" ? up : down;
     let frontier = [colFqn];
@@ -224,6 +226,7 @@ export function traceColumn(g: GraphState, colFqn: string, dirs: ("up" | "down")
           if (seen.has(to)) continue;
           seen.add(to);
           if (dir === "down" && !depth.has(to)) depth.set(to, d);
+          if (dir === "up" && !upDepth.has(to)) upDepth.set(to, d);
           next.push(to);
         }
       frontier = next;
@@ -234,7 +237,7 @@ export function traceColumn(g: GraphState, colFqn: string, dirs: ("up" | "down")
     const r = resolve(c);
     if (r) nodes.add(r.nodeId);
   }
-  return { columns, nodes, edges, depth };
+  return { columns, nodes, edges, depth, upDepth };
 }
 
 /** Downstream depth (BFS) of every node reachable from `id`. */

@@ -16,6 +16,7 @@ import { label } from "../types";
 import type { ColumnTrace, GraphState } from "../graph";
 import { columnResolver, tracePath, viewGraph } from "../graph";
 import { layout } from "../layout";
+import { TYPE_COLORS, iconKey } from "../icons";
 import { AssetNode, nodeSize } from "./AssetNode";
 import type { AssetFlowNode } from "./AssetNode";
 
@@ -294,7 +295,14 @@ const Inner = forwardRef<GraphViewHandle, Props>(function Inner(props, ref) {
       >
         <Background gap={24} size={1} color="#e2e8f0" />
         <Controls showInteractive={false} />
-        {nodes.length <= 1500 && <MiniMap pannable zoomable nodeStrokeWidth={2} />}
+        {nodes.length <= 1500 && (
+          <MiniMap
+            pannable
+            zoomable
+            nodeStrokeWidth={2}
+            nodeColor={(n) => (n.data as AssetFlowNode["data"]).hot ? "#fcd34d" : (TYPE_COLORS[iconKey((n.data as AssetFlowNode["data"]).ref.type)] ?? "#94a3b8") + "55"}
+          />
+        )}
       </ReactFlow>
     </div>
   );

@@ -5,7 +5,7 @@ import { api, ApiError } from "../api";
 import { TypeIcon } from "../icons";
 import type { AssetDetails, EntityReference } from "../types";
 import { label, ownerName } from "../types";
-import type { GEdge, GraphState } from "../graph";
+import type { ColumnTrace, GEdge, GraphState } from "../graph";
 import { downstreamDepths, emptyGraph, mergeLineage, traceColumn, columnResolver } from "../graph";
 import { download, toCsv } from "../csv";
 
@@ -362,5 +362,51 @@ export function ImpactView({
         </>
       )}
     </div>
+  );
+}
+
+/** Upstream and downstream columns of a selected column, by distance. */
+export function ColumnPaths({
+  trace,
+  graph,
+  onSelect,
+}: {
+  trace: ColumnTrace;
+  graph: GraphState;
+  onSelect(fqn: string): void;
+}) {
+  const resolve = columnResolver(graph.nodes);
+  const list = (m: Map<string, number>, title: string, testid: string) => {
+    const rows = [...m].filter(([, d]) => d > 0).sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]));
+    return (
+      <div className="hw-section">
+        <h4>
+          {title} ({rows.length})
+        </h4>
+        {rows.length === 0 && <div className="hw-muted">none in this graph</div>}
+        <table className="hw-table" data-testid={testid}>
+          <tbody>
+            {rows.map(([c, d]) => {
+              const r = resolve(c);
+              const ref = r ? graph.nodes.get(r.nodeId)?.ref : undefined;
+              return (
+                <tr key={c} className="hw-clickable" onClick={() => onSelect(c)} title={c}>
+                  <td className="hw-muted">{d}</td>
+                  <td>
+                    {ref ? label(ref) : ""}.<b>{r?.name ?? c}</b>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+    );
+  };
+  return (
+    <>
+      {list(trace.upDepth, "Upstream columns", "column-upstream")}
+      {list(trace.depth, "Downstream columns", "column-downstream")}
+    </>
   );
 }
