@@ -78,8 +78,28 @@ def _table_sets(statements: list[StatementLineage], temp: set[str]) -> tuple[set
     return sources - temp, targets - temp, intermediate | temp
 
 
+def _single(result: LineageResult, st: StatementLineage, max_column_pairs: int) -> bool:
+    """One statement, no temp tables: its lineage is the script's (no graph needed)."""
+    result.sources = set(st.sources)
+    result.targets = set(st.targets)
+    dsts = {dst for _src, dst in st.column_edges}
+    if any(src in dsts for src, _dst in st.column_edges if src[1] != "*"):
+        return merge_statements(result, [st, StatementLineage(index=1, sql="", kind="NONE")], max_column_pairs)
+    for n, ((src, dst), tr) in enumerate(st.column_edges.items()):
+        if n >= max_column_pairs:
+            return False
+        pair = (column_ref(*src), column_ref(*dst))
+        result.column_lineage.add(pair)
+        result.column_transformations[pair] = tr.subtype
+        if tr.function:
+            result.column_functions[pair] = tr.function
+    return True
+
+
 def merge_statements(result: LineageResult, statements: list[StatementLineage], max_column_pairs: int) -> bool:
     """Fill ``result`` from the statements; returns False when the column-pair cap cut it short."""
+    if len(statements) == 1 and not statements[0].temporary and not statements[0].kind.startswith("ALTER"):
+        return _single(result, statements[0], max_column_pairs)
     statements = apply_renames(statements)
     temp = temporary_tables(statements)
     result.sources, result.targets, result.intermediate_tables = _table_sets(statements, temp)

@@ -17,7 +17,7 @@ from headwater.sql.dialects import supports_lateral_alias, use_selects_database
 from headwater.sql.names import Namer
 from headwater.sql.result import StatementLineage, Transformation
 
-_SKIP_SUBTREES = (exp.ColumnDef, exp.Reference, exp.ForeignKey, exp.Identifier, exp.Literal)
+_SKIP_SUBTREES = (exp.ColumnDef, exp.Reference, exp.ForeignKey)
 _LINEAGE_COMMANDS = frozenset(
     {"INSERT", "MERGE", "UPDATE", "DELETE", "CREATE", "COPY", "WITH", "SELECT", "REPLACE"}
 )
@@ -50,39 +50,61 @@ class StatementAnalyzer:
 
     # -- tables ----------------------------------------------------------------------------------------
     def read_tables(self, root: exp.Expr, exclude: set[int]) -> set[str]:
-        """Physical tables read anywhere under ``root`` (iterative walk; CTE names scoped)."""
+        """Physical tables read anywhere under ``root``, CTE references excluded.
+
+        sqlglot's compiled ``find_all`` visits the nodes; only the (few) tables then walk
+        up their ancestors to see whether a visible CTE shadows their name.
+        """
         found: set[str] = set()
-        stack: list[tuple[exp.Expr, frozenset[str]]] = [(root, frozenset())]
-        while stack:
-            node, ctes = stack.pop()
-            with_ = node.args.get("with_")
-            if isinstance(with_, exp.With):
-                visible = set(ctes)
-                recursive = bool(with_.args.get("recursive"))
-                names = [
-                    self.namer.ident(c.args["alias"].this) for c in with_.expressions if c.args.get("alias")
-                ]
-                if recursive:
-                    visible.update(names)
-                for cte in with_.expressions:
-                    alias = cte.args.get("alias")
-                    name = self.namer.ident(alias.this) if alias is not None else ""
-                    if recursive:
-                        stack.append((cte.this, frozenset(visible)))
-                    else:
-                        # a CTE body sees earlier CTEs only; ``WITH t AS (SELECT * FROM t)`` reads table t
-                        stack.append((cte.this, frozenset(visible)))
-                        visible.add(name)
-                ctes = frozenset(visible)
-            if isinstance(node, exp.Table) and id(node) not in exclude and _is_named_table(node):
-                parts = self.namer.table_parts(node)
-                if not (len(parts) == 1 and (parts[0] in ctes or parts[0] in _PSEUDO_TABLES)):
-                    found.add(self.namer.table_name(node))
-            for child in node.iter_expressions():
-                if child is with_ or isinstance(child, _SKIP_SUBTREES):
-                    continue
-                stack.append((child, ctes))
+        cte_names: dict[int, list[str]] = {}
+        for node in root.find_all(exp.Table):
+            if id(node) in exclude or not _is_named_table(node):
+                continue
+            parts = self.namer.table_parts(node)
+            if len(parts) == 1 and parts[0] in _PSEUDO_TABLES:
+                continue
+            if self._hidden(node, parts[0] if len(parts) == 1 else None, cte_names):
+                continue
+            found.add(".".join(self.namer.qualify(parts)))
         return found
+
+    def _names_of(self, with_: exp.With, cache: dict[int, list[str]]) -> list[str]:
+        names = cache.get(id(with_))
+        if names is None:
+            names = [
+                self.namer.ident(c.args["alias"].this) if c.args.get("alias") else "" for c in with_.expressions
+            ]
+            cache[id(with_)] = names
+        return names
+
+    def _hidden(self, table: exp.Table, name: str | None, cache: dict[int, list[str]]) -> bool:
+        """Whether ``table`` is a CTE reference, a foreign key or a column definition, not a read."""
+        node: exp.Expr = table
+        while node.parent is not None:
+            parent = node.parent
+            if isinstance(parent, _SKIP_SUBTREES):
+                return True
+            if isinstance(parent, exp.With):
+                if name is not None:
+                    names = self._names_of(parent, cache)
+                    if parent.args.get("recursive"):
+                        visible = names
+                    else:  # a CTE body sees the CTEs before it: WITH t AS (SELECT * FROM t) reads table t
+                        idx = next((i for i, c in enumerate(parent.expressions) if c is node), len(names))
+                        visible = names[:idx]
+                    if name in visible:
+                        return True
+                owner = parent.parent
+                if owner is None:
+                    return False
+                node = owner  # the owner's WITH is handled: continue above it
+                continue
+            with_ = parent.args.get("with_")
+            if name is not None and isinstance(with_, exp.With) and node is not with_:
+                if name in self._names_of(with_, cache):
+                    return True
+            node = parent
+        return False
 
     def _target(self, node: exp.Expr | None) -> tuple[exp.Table | None, list[str]]:
         """Target table node and explicit column list of an INSERT/CREATE target."""
