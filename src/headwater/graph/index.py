@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from array import array
 from collections.abc import Iterable
 
 import numpy as np
@@ -23,16 +24,20 @@ REBUILD_AFTER = 200_000  # overlay entries before the CSR arrays are rebuilt
 
 
 class _Csr:
-    """Compressed sparse rows: neighbours of node n are indices[indptr[n]:indptr[n+1]]."""
+    """Compressed sparse rows: neighbours of node n are indices[indptr[n]:indptr[n+1]].
+
+    Built with numpy, kept as `array.array`s (same bytes): reading one element or slice of those
+    gives Python ints directly, a third faster per lookup than numpy scalars.
+    """
 
     __slots__ = ("indices", "indptr", "size")
 
     def __init__(self, src: npt.NDArray[np.int64], dst: npt.NDArray[np.int64], size: int) -> None:
         order = np.argsort(src, kind="stable")
-        self.indices = dst[order].astype(np.int32)
-        counts = np.bincount(src, minlength=size)
-        self.indptr = np.zeros(size + 1, dtype=np.int64)
-        np.cumsum(counts, out=self.indptr[1:])
+        self.indices = array("i", dst[order].astype(np.int32).tobytes())
+        indptr = np.zeros(size + 1, dtype=np.int64)
+        np.cumsum(np.bincount(src, minlength=size), out=indptr[1:])
+        self.indptr = array("q", indptr.tobytes())
         self.size = size
 
     def neighbours(self, node: int) -> list[int]:
@@ -42,8 +47,7 @@ class _Csr:
         hi = self.indptr[node + 1]
         if lo == hi:
             return []
-        out: list[int] = self.indices[lo:hi].tolist()
-        return out
+        return self.indices[lo:hi].tolist()
 
 
 class GraphIndex:
@@ -109,10 +113,12 @@ class GraphIndex:
     def _apply_log(self) -> None:
         with self._lock:
             while True:
+                # read the head first: an edge entry committed after it is found next time
+                head = self.store.max_log_seq()
                 entries = self.store.log_since(self._seq, _EDGE_KINDS)
                 if not entries:
                     # skip past non-edge entries so the next freshness check is cheap
-                    self._seq = max(self._seq, self.store.max_log_seq())
+                    self._seq = max(self._seq, head)
                     return
                 for e in entries:
                     if e.kind == "edge_add" and e.to_pk is not None:
@@ -152,16 +158,25 @@ class GraphIndex:
     def is_deleted(self, pk: int) -> bool:
         return pk in self._deleted
 
+    @property
+    def deleted(self) -> set[int]:
+        """The soft-deleted assets (the live set: test membership, do not keep or change it)."""
+        return self._deleted
+
     def downstream(self, pk: int) -> list[int]:
-        return self._neighbours(pk, self._out, self._added_out, outgoing=True)
+        base = self._out.neighbours(pk) if self._out is not None else []
+        if self._removed or self._added_out:
+            return self._patch(pk, base, self._added_out, outgoing=True)
+        return base
 
     def upstream(self, pk: int) -> list[int]:
-        return self._neighbours(pk, self._in, self._added_in, outgoing=False)
+        base = self._in.neighbours(pk) if self._in is not None else []
+        if self._removed or self._added_in:
+            return self._patch(pk, base, self._added_in, outgoing=False)
+        return base
 
-    def _neighbours(
-        self, pk: int, csr: _Csr | None, added: dict[int, set[int]], *, outgoing: bool
-    ) -> list[int]:
-        base = csr.neighbours(pk) if csr is not None else []
+    def _patch(self, pk: int, base: list[int], added: dict[int, set[int]], *, outgoing: bool) -> list[int]:
+        """The base neighbours with the overlay applied: removed pairs out, added pairs in."""
         if self._removed:
             if outgoing:
                 base = [n for n in base if (pk, n) not in self._removed]
@@ -173,7 +188,7 @@ class GraphIndex:
         return base
 
     def stats(self) -> dict[str, int]:
-        edges = int(self._out.indices.size) if self._out is not None else 0
+        edges = len(self._out.indices) if self._out is not None else 0
         return {
             "base_edges": edges,
             "overlay": self._overlay,

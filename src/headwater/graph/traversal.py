@@ -38,29 +38,35 @@ def traverse(
         index.refresh()
     result = Traversal(root=root)
     seen: set[int] = {root}
-    result.depth[root] = 0
+    depth = result.depth
+    depth[root] = 0
+    found = 0  # nodes other than the root
+    deleted: set[int] | tuple[()] = () if include_deleted else index.deleted
     for upstream, max_depth in ((True, upstream_depth), (False, downstream_depth)):
-        edges = result.upstream_edges if upstream else result.downstream_edges
-        edge_seen: set[tuple[int, int]] = set()
+        edges = result.upstream_edges
+        neighbours = index.upstream
+        if not upstream:
+            edges = result.downstream_edges
+            neighbours = index.downstream
         frontier = [root]
         visited_dir: set[int] = {root}
+        # every node enters the frontier once per direction and neighbour lists hold no
+        # duplicates, so each edge below is met once: no need to deduplicate them
         for level in range(1, max_depth + 1):
+            level_depth = -level if upstream else level
             nxt: list[int] = []
             for node in frontier:
-                neigh = index.upstream(node) if upstream else index.downstream(node)
-                for other in neigh:
-                    if not include_deleted and index.is_deleted(other):
+                for other in neighbours(node):
+                    if other in deleted:
                         continue
                     if other not in seen:
-                        if len(seen) - 1 >= node_limit:
+                        if found >= node_limit:
                             result.truncated = True
                             continue
                         seen.add(other)
-                        result.depth[other] = -level if upstream else level
-                    edge = (other, node) if upstream else (node, other)
-                    if edge not in edge_seen:
-                        edge_seen.add(edge)
-                        edges.append(edge)
+                        found += 1
+                        depth[other] = level_depth
+                    edges.append((other, node) if upstream else (node, other))
                     if other not in visited_dir:
                         visited_dir.add(other)
                         nxt.append(other)

@@ -6,8 +6,11 @@ indexes in any number of processes can catch up and the graph can be replayed as
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -93,6 +96,63 @@ class EdgeWrite:
     pipeline_pk: int | None = None
 
 
+class _LogHead:
+    """The newest `lineage_log` seq, read cheaply on a dedicated connection (one per store).
+
+    Graph indexes ask before every read. SQLite answers "has anyone committed since?" from its
+    shared memory (`PRAGMA data_version`) without touching a table, so the table is read only after
+    a commit; PostgreSQL takes one round trip on a prepared statement.
+    """
+
+    _SQL = "SELECT coalesce(max(seq), 0) FROM lineage_log"
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._raw: Any = None
+        self._version: Any = None
+        self._seq = 0
+        self._pid = 0
+
+    def get(self) -> int:
+        with self._lock:
+            try:
+                return self._read()
+            except Exception:
+                self.close()
+                raise
+
+    def _read(self) -> int:
+        if self._raw is not None and self._pid != os.getpid():
+            self._raw = None  # a forked child: never share the parent's connection
+        if self._raw is None:
+            self._pid = os.getpid()
+            pooled = self._store.engine.raw_connection()
+            raw = pooled.driver_connection
+            pooled.detach()  # ours for good, outside the pool
+            self._raw = raw
+            if self._store.dialect == "postgresql":
+                raw.autocommit = True  # type: ignore[union-attr]
+            self._version = None
+        raw = self._raw
+        if self._store.dialect == "sqlite":
+            version = raw.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._version:
+                self._seq = int(raw.execute(self._SQL).fetchone()[0])
+                self._version = version
+            return self._seq
+        if self._store.dialect == "postgresql":
+            return int(raw.execute(self._SQL, prepare=True).fetchone()[0])
+        with self._store.read() as conn:
+            return int(conn.exec_driver_sql(self._SQL).scalar_one())
+
+    def close(self) -> None:
+        raw, self._raw = self._raw, None
+        if raw is not None:
+            with contextlib.suppress(Exception):  # already broken
+                raw.close()
+
+
 @dataclass(frozen=True)
 class LogEntry:
     seq: int
@@ -113,6 +173,7 @@ class Store:
         self.url = url
         self.engine = make_engine(url, pool_size=pool_size)
         self._write_lock = sqlite_write_lock(url)
+        self._log_head = _LogHead(self)
         if run_migrations:
             migrate(self.engine)
         # Secrets in attributes are sealed at rest; without a key from the server's configuration
@@ -124,6 +185,7 @@ class Store:
         return self.engine.dialect.name
 
     def close(self) -> None:
+        self._log_head.close()
         self.engine.dispose()
 
     # -- transactions -------------------------------------------------------------------------
@@ -1048,8 +1110,8 @@ class Store:
             return int(conn.execute(select(func.coalesce(func.max(s.assets.c.pk), 0))).scalar_one())
 
     def max_log_seq(self) -> int:
-        with self.read() as conn:
-            return int(conn.exec_driver_sql("SELECT coalesce(max(seq), 0) FROM lineage_log").scalar_one())
+        """The newest lineage log seq: cheap enough to ask before every graph read."""
+        return self._log_head.get()
 
     def log_since(self, seq: int, kinds: Sequence[str] | None = None, limit: int = 100_000) -> list[LogEntry]:
         stmt = select(s.lineage_log).where(s.lineage_log.c.seq > seq)
