@@ -440,6 +440,10 @@ def _setop_leaves(node: exp.Expr) -> list[exp.Expr]:
 
 def _columns_and_subqueries(expr: exp.Expr) -> Iterator[exp.Expr]:
     """Column references of an expression, and the nested queries in it (not descending into them)."""
+    inner = expr.this if isinstance(expr, exp.Alias) else expr
+    if isinstance(inner, exp.Column):  # the common case: a plain (aliased) column
+        yield inner
+        return
     stack = [expr]
     while stack:
         node = stack.pop()

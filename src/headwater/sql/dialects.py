@@ -62,6 +62,7 @@ _LATERAL_ALIAS_DIALECTS = frozenset(
 )
 
 
+@lru_cache(maxsize=256)
 def resolve_dialect(name: str | None) -> str:
     """Return the sqlglot dialect name for ``name`` ("" means sqlglot's generic dialect).
 

@@ -33,6 +33,7 @@ class Namer:
         self.default_database = self.normalize_text(default_database) if default_database else None
         self.default_schema = self.normalize_text(default_schema) if default_schema else None
         self._schema_index: dict[str, list[str] | None] = {}
+        self._cache: dict[tuple[str, bool, bool], str] = {}
         if schema:
             self._load_schema(schema)
 
@@ -51,18 +52,22 @@ class Namer:
         return text.lower()
 
     def ident(self, node: exp.Expr | str | None, table: bool = False) -> str:
-        """Normalised text of an identifier node (or plain string)."""
+        """Normalised text of an identifier node (or plain string); memoised, it is the hottest call."""
+        if isinstance(node, exp.Identifier):
+            args = node.args
+            key = (node.this, bool(args.get("quoted")), table)
+            text = self._cache.get(key)
+            if text is None:
+                text = self._cache[key] = self.normalize_text(key[0], key[1], table=table)
+            if args.get("temporary"):  # T-SQL #local temp table
+                return "#" + text
+            if args.get("global_") or args.get("global"):  # T-SQL ##global temp table
+                return "##" + text
+            return text
         if node is None:
             return ""
         if isinstance(node, str):
             return self.normalize_text(node, table=table)
-        if isinstance(node, exp.Identifier):
-            text = self.normalize_text(node.this, bool(node.args.get("quoted")), table=table)
-            if node.args.get("temporary"):  # T-SQL #local temp table
-                return "#" + text
-            if node.args.get("global_") or node.args.get("global"):  # T-SQL ##global temp table
-                return "##" + text
-            return text
         return self.normalize_text(node.name, table=table)
 
     def column(self, node: exp.Expr | str | None) -> str:

@@ -90,6 +90,7 @@ def presplit(sql: str) -> list[str]:
     return [p for p in pieces if p.strip()]
 
 
+_ROUTINE = re.compile(r"\b(?:PROCEDURE|FUNCTION)\b", re.IGNORECASE)
 _BLOCK_END_SUFFIX = frozenset({"IF", "LOOP", "WHILE", "REPEAT", "FOR"})
 _NOT_A_BLOCK = frozenset({"TRAN", "TRANSACTION", "DISTRIBUTED", "WORK"})
 
@@ -113,6 +114,21 @@ def _split_tokens(text: str, tokens: list[Token]) -> list[RawStatement]:
             raw.routine = routine
             out.append(raw)
 
+    if not _ROUTINE.search(text):
+        # no routine: plain cut at semicolons (one chunk when the text has none, the common case)
+        if ";" not in text:
+            chunk = tokens
+            flush()
+            return out
+        start = 0
+        for i, tok in enumerate(tokens):
+            if tok.token_type == TokenType.SEMICOLON:
+                chunk = tokens[start:i]
+                flush()
+                start = i + 1
+        chunk = tokens[start:]
+        flush()
+        return out
     for i, tok in enumerate(tokens):
         tt = tok.token_type
         if tt == TokenType.SEMICOLON and depth <= 0:
