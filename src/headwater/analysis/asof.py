@@ -26,6 +26,8 @@ Purged assets have no row left to show; edges to them are left out and counted i
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +47,9 @@ DETAIL_KINDS = ("details_put", "details_remove")
 ASSET_KINDS = ("asset_delete", "asset_restore", "asset_purge")
 DELTA_LIMIT = 200_000  # entries after T up to which the delta strategy is used
 CHUNK = 500
+CACHE_SIZE = 32
+_CACHE: OrderedDict[tuple[int, int, int, str | None], AsOfGraph] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
 
 Pair = tuple[int, int]
 
@@ -156,20 +161,35 @@ class AsOfGraph:
 
     @classmethod
     def open(cls, store: Store, index: GraphIndex, at: int, *, strategy: str | None = None) -> AsOfGraph:
+        """The graph as of `at`. Delta overlays are cached per (index, instant, log position): a
+        client browsing the graph at one past instant pays for the replay once."""
         index.refresh()
-        graph = cls(store=store, index=index, at=at)
         upto = index.stats()["seq"]
+        key = (id(index), at, upto, strategy)
+        with _CACHE_LOCK:
+            cached = _CACHE.get(key)
+            if cached is not None:
+                _CACHE.move_to_end(key)
+                return cached
+        graph = cls(store=store, index=index, at=at)
+        first = graph._first_after()
         if strategy is None:
-            strategy = "delta" if graph._entries_after(upto) <= DELTA_LIMIT else "log"
+            after = 0 if first is None else max(0, upto - first + 1)
+            strategy = "delta" if after <= DELTA_LIMIT else "log"
         graph.strategy = strategy
+        if strategy == "delta" and first is not None:
+            graph._load_delta(first, upto)
         if strategy == "delta":
-            graph._load_delta(upto)
+            with _CACHE_LOCK:
+                _CACHE[key] = graph
+                while len(_CACHE) > CACHE_SIZE:
+                    _CACHE.popitem(last=False)
         return graph
 
     # -- strategy selection and the delta overlay -------------------------------------------
 
-    def _entries_after(self, upto: int) -> int:
-        """About how many log entries were written after `at` (seq order follows time order)."""
+    def _first_after(self) -> int | None:
+        """The seq of the earliest entry after `at` (found through `ix_lineage_log_at`)."""
         with self.store.read() as conn:
             first = conn.execute(
                 select(s.lineage_log.c.seq)
@@ -177,18 +197,20 @@ class AsOfGraph:
                 .order_by(s.lineage_log.c.at)
                 .limit(1)
             ).scalar()
-        return 0 if first is None else max(0, upto - int(first) + 1)
+        return None if first is None else int(first)
 
-    def _load_delta(self, upto: int) -> None:
+    def _load_delta(self, first: int, upto: int) -> None:
         first_edge: dict[Pair, str] = {}
         assets: set[int] = set()
         log = s.lineage_log
+        stmt = select(log.c.seq, log.c.kind, log.c.from_pk, log.c.to_pk).where(
+            log.c.at > self.at, log.c.seq <= upto
+        )
+        if self.store.dialect == "sqlite":
+            # writers are serialised, so time order is seq order: a primary-key range read
+            stmt = stmt.where(log.c.seq >= first)
         with self.store.read() as conn:
-            rows = conn.execute(
-                select(log.c.seq, log.c.kind, log.c.from_pk, log.c.to_pk)
-                .where(log.c.at > self.at, log.c.seq <= upto)
-                .order_by(log.c.seq)
-            ).all()
+            rows = sorted(conn.execute(stmt).all(), key=lambda r: r.seq)
         for r in rows:
             if r.kind in EDGE_KINDS and r.to_pk is not None:
                 first_edge.setdefault((r.from_pk, r.to_pk), r.kind)
