@@ -88,6 +88,7 @@ def _event(i: int) -> dict[str, object]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)
 def test_acknowledged_requests_survive_sigkill_exactly_once(
     tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -20,6 +20,7 @@ MAX_EXAMPLES = os.environ.get("HEADWATER_FUZZ_EXAMPLES", "6")
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)
 def test_no_server_errors_and_useful_client_errors(
     server: LiveServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
