@@ -89,6 +89,87 @@ _patch()  # at import: conftest.py imports the helpers before pytest_configure w
 '''
 
 
+# collate-sqllineage's sdist ships its tests (and a corpus of real customer statements) but not
+# their helpers module: this recorder stands in for it.
+COLLATE_HELPERS = r'''
+import json, os
+from collections import namedtuple
+
+TestColumnQualifierTuple = namedtuple("TestColumnQualifierTuple", ["column", "qualifier"])
+OUT = os.environ["HW_RECORD"]
+
+
+def _name(t):
+    if type(t).__name__ in ("Path", "Location"):
+        return None
+    s = str(t)
+    return s[len("<default>."):] if s.startswith("<default>.") else s
+
+
+def _test():
+    return os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]
+
+
+def _write(rec):
+    with open(OUT, "a") as fh:
+        fh.write(json.dumps(rec) + "\n")
+
+
+def assert_table_lineage_equal(sql, source_tables=None, target_tables=None, dialect="ansi", test_sqlfluff=True,
+                               test_sqlparse=True, **kwargs):
+    src = [n for n in (_name(t) for t in (source_tables or [])) if n is not None]
+    tgt = [n for n in (_name(t) for t in (target_tables or [])) if n is not None]
+    _write({"kind": "table", "sql": sql, "dialect": dialect, "sources": src, "targets": tgt, "test": _test()})
+
+
+def assert_column_lineage_equal(sql, column_lineages=None, dialect="ansi", test_sqlfluff=True, test_sqlparse=True,
+                                **kwargs):
+    def col(c):
+        return (c.qualifier + "." if c.qualifier else "") + c.column
+    pairs = [[col(s), col(t)] for s, t in (column_lineages or [])]
+    _write({"kind": "column", "sql": sql, "dialect": dialect, "columns": pairs, "schema": None, "test": _test()})
+
+
+def assert_column_lineage(*args, **kwargs):
+    pass
+'''
+
+
+def extract_collate_cases() -> list[dict[str, Any]]:
+    """Record collate-sqllineage's test cases (its corpus of real statements included)."""
+    out = CACHE / "collate_cases.jsonl"
+    if out.exists():
+        return [json.loads(line) for line in out.read_text().splitlines()]
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tar = CACHE / "collate_sqllineage-2.1.8.tar.gz"
+    if not tar.exists():
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+             "collate-sqllineage==2.1.8", "-d", str(CACHE)],
+            check=True,
+        )
+    src = CACHE / "collate_sqllineage-2.1.8"
+    if not src.exists():
+        with tarfile.open(tar) as tf:
+            tf.extractall(CACHE, filter="data")
+    (src / "tests" / "helpers.py").write_text(COLLATE_HELPERS)
+    (src / "tests" / "__init__.py").touch()
+    python = ensure_venv("collate-sqllineage")
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "pytest"], check=True)
+    tmp = CACHE / "collate.tmp.jsonl"
+    tmp.unlink(missing_ok=True)
+    proc = subprocess.run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(src), "-c", str(src / "setup.cfg"),
+         "--continue-on-collection-errors", "tests"],
+        cwd=src, capture_output=True, text=True,
+        env={"HW_RECORD": str(tmp), "PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"},
+    )
+    if not tmp.exists():
+        raise RuntimeError("no collate cases recorded:\n" + proc.stdout[-3000:] + proc.stderr[-3000:])
+    tmp.rename(out)
+    return [json.loads(line) for line in out.read_text().splitlines()]
+
+
 def extract_cases() -> list[dict[str, Any]]:
     """Download the sdist and record its test cases (cached in bench/.cache/sqllineage_cases.jsonl)."""
     out = CACHE / "sqllineage_cases.jsonl"
@@ -145,13 +226,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--peers", default="sqllineage,collate-sqllineage")
     ap.add_argument("--show-failures", type=int, default=0)
+    ap.add_argument("--suite", choices=["sqllineage", "collate", "all"], default="all",
+                    help="whose test suite to take cases from")
     ap.add_argument("--json", help="write per-case results here")
     args = ap.parse_args()
-    raw_cases = extract_cases()
+    raw_cases = [dict(c, suite="sqllineage") for c in extract_cases()]
+    if args.suite in ("all", "collate"):
+        raw_cases += [dict(c, suite="collate") for c in extract_collate_cases()]
+    if args.suite == "collate":
+        raw_cases = [c for c in raw_cases if c["suite"] == "collate"]
     cases = []
     seen = set()
     for i, c in enumerate(raw_cases):
-        key = (c["kind"], c["sql"], c["dialect"])
+        key = (c["kind"], c["sql"], c["dialect"], c["suite"])
         if key in seen:
             continue
         seen.add(key)
@@ -163,25 +250,26 @@ def main() -> None:
     engines = {"headwater.sql": ours, **peers}
     totals: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for case in cases:
-        part = (case["dialect"] or "ansi", case["kind"])
+        part = (case["suite"], case["dialect"] or "ansi", case["kind"])
         for name, res in engines.items():
             cell = totals[part][name]
             cell[1] += 1
             cell[0] += score(case, res.get(case["id"]))
     names = list(engines)
     print(f"proxy corpus: {len(cases)} cases from {SDIST}'s tests (table and column parts)")
-    print(f"{'dialect':12} {'part':7} {'n':>4} " + " ".join(f"{n:>20}" for n in names))
-    grand: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    for (dialect, kind), cells in sorted(totals.items()):
+    print(f"{'suite':11} {'dialect':12} {'part':7} {'n':>4} " + " ".join(f"{n:>20}" for n in names))
+    grand: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for (suite, dialect, kind), cells in sorted(totals.items()):
         n = cells[names[0]][1]
         row = " ".join(f"{100 * cells[e][0] / cells[e][1]:19.1f}%" for e in names)
-        print(f"{dialect:12} {kind:7} {n:4} {row}")
+        print(f"{suite:11} {dialect:12} {kind:7} {n:4} {row}")
         for e in names:
-            grand[kind][e][0] += cells[e][0]
-            grand[kind][e][1] += cells[e][1]
-    for kind, cells in sorted(grand.items()):
+            for key in ((suite, kind), ("ALL", kind)):
+                grand[key][e][0] += cells[e][0]
+                grand[key][e][1] += cells[e][1]
+    for (suite, kind), cells in sorted(grand.items()):
         row = " ".join(f"{100 * cells[e][0] / cells[e][1]:19.1f}%" for e in names)
-        print(f"{'ALL':12} {kind:7} {cells[names[0]][1]:4} {row}")
+        print(f"{suite:11} {'ALL':12} {kind:7} {cells[names[0]][1]:4} {row}")
     if args.show_failures:
         shown = 0
         for case in cases:
@@ -189,7 +277,7 @@ def main() -> None:
                 continue
             r = ours[case["id"]]
             print("-" * 80)
-            print(f"[{case['kind']}] {case['dialect'] or 'ansi'} {case.get('test', '')}\n{case['sql'].strip()[:600]}")
+            print(f"[{case['kind']}] {case['suite']} {case['dialect'] or 'ansi'} {case.get('test', '')}\n{case['sql'].strip()[:600]}")
             if case["kind"] == "table":
                 print(f"  expected: {sorted(_norm(case['sources']))} -> {sorted(_norm(case['targets']))}")
                 print(f"  ours    : {sorted(_norm(r['sources']))} -> {sorted(_norm(r['targets']))}")

@@ -75,7 +75,7 @@ def _table_sets(statements: list[StatementLineage], temp: set[str]) -> tuple[set
     sources = {n for n in nodes if in_deg[n] == 0} | selfloop | source_only
     targets = {n for n in nodes if out_deg[n] == 0} | selfloop | target_only
     intermediate = {n for n in nodes if in_deg[n] and out_deg[n]}
-    return sources - temp, targets - temp, intermediate | temp
+    return sources, targets, intermediate
 
 
 def _single(result: LineageResult, st: StatementLineage, max_column_pairs: int) -> bool:

@@ -148,8 +148,19 @@ def _split_tokens(text: str, tokens: list[Token]) -> list[RawStatement]:
     return out
 
 
+_SLASH_COMMENT = re.compile(r"^([ \t]*)//[^\n]*", re.MULTILINE)
+
+
+def _blank_slash_comments(sql: str) -> str:
+    """Blank out ``//`` line comments (Snowflake, and query-log headers) keeping every offset."""
+    if "//" not in sql:
+        return sql
+    return _SLASH_COMMENT.sub(lambda m: m.group(1) + " " * (len(m.group(0)) - len(m.group(1))), sql)
+
+
 def split_statements(sql: str, dialect: str) -> list[RawStatement]:
     """Return the statements of ``sql`` in order; never raises on bad input."""
+    sql = _blank_slash_comments(sql)
     batches = _GO_LINE.split(sql) if dialect in ("tsql", "fabric") else [sql]
     tokenizer_dialect = get_dialect(dialect)
     out: list[RawStatement] = []

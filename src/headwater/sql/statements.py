@@ -25,6 +25,16 @@ _UNLOAD = re.compile(r"^\s*UNLOAD\s*\(\s*'((?:[^']|'')*)'\s*\)", re.IGNORECASE |
 _EXCHANGE = re.compile(
     r"^\s*ALTER\s+TABLE\s+(\S+)\s+EXCHANGE\s+PARTITION\s*\(.*?\)\s*WITH\s+TABLE\s+(\S+)", re.I | re.S
 )
+_BUILTIN_TABLE_FUNCTIONS = frozenset(
+    {"generator", "result_scan", "split_to_table", "flatten", "unnest", "range", "generate_series", "json_table",
+     "openjson", "string_split", "openrowset", "opendatasource", "openquery", "values", "sequence", "numbers",
+     "external_query", "read_csv", "read_parquet", "read_json", "read_csv_auto", "glob", "s3", "url", "file"}
+)
+_STREAM = re.compile(
+    r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?STREAM\s+(?:IF\s+NOT\s+EXISTS\s+)?(\S+)\s+"
+    r"(?:COPY\s+GRANTS\s+)?ON\s+(?:EXTERNAL\s+TABLE|TABLE|VIEW|DYNAMIC\s+TABLE|STAGE)\s+([^\s;(]+)",
+    re.IGNORECASE,
+)
 _PSEUDO_TABLES = frozenset({"dual", "DUAL"})
 
 
@@ -57,8 +67,13 @@ class StatementAnalyzer:
         """
         found: set[str] = set()
         cte_names: dict[int, list[str]] = {}
-        for node in root.find_all(exp.Table):
-            if id(node) in exclude or not _is_named_table(node):
+        for node in root.find_all(exp.Table, exp.TableFromRows):
+            if id(node) in exclude:
+                continue
+            if not isinstance(node, exp.Table) or not _is_named_table(node):
+                func = self._function_source(node)
+                if func and not self._hidden(node, None, cte_names):
+                    found.add(func)
                 continue
             parts = self.namer.table_parts(node)
             if len(parts) == 1 and parts[0] in _PSEUDO_TABLES:
@@ -67,6 +82,27 @@ class StatementAnalyzer:
                 continue
             found.add(".".join(self.namer.qualify(parts)))
         return found
+
+    def _function_source(self, node: exp.Expr) -> str | None:
+        """Name of a user-defined table function read in FROM (``FROM my_schema.fn(...)``, ``TABLE(fn())``);
+        built-in generators are not data sources. ``IDENTIFIER('t')`` names a table."""
+        this = node.this
+        if isinstance(this, exp.DynamicIdentifier) and isinstance(this.this, exp.Literal):
+            return ".".join(self.namer.qualify([self.namer.ident(p, table=True) for p in this.this.name.split(".")]))
+        prefix: list[str] = []
+        if isinstance(node, exp.Table):
+            prefix = [self.namer.ident(p, table=True) for p in (node.args.get("catalog"), node.args.get("db")) if p]
+        while isinstance(this, exp.Dot):
+            head = this.this
+            prefix.extend(self.namer.ident(p, table=True) for p in ([head] if not isinstance(head, exp.Dot) else
+                                                                      [head.this, head.expression]))
+            this = this.expression
+        if not isinstance(this, exp.Anonymous):
+            return None
+        name = self.namer.ident(this.this if isinstance(this.this, exp.Identifier) else str(this.this), table=True)
+        if name.lower() in _BUILTIN_TABLE_FUNCTIONS or any(p.lower() == "information_schema" for p in prefix):
+            return None
+        return ".".join([*prefix, name])
 
     def _names_of(self, with_: exp.With, cache: dict[int, list[str]]) -> list[str]:
         names = cache.get(id(with_))
@@ -384,8 +420,8 @@ class StatementAnalyzer:
     def _copy(
         self, stmt: exp.Copy, st: StatementLineage, resolver: ColumnResolver, exclude: set[int]
     ) -> None:
-        table = stmt.this
-        if isinstance(table, exp.Table) and _is_named_table(table) and not table.name.startswith("@"):
+        table, _cols = self._target(stmt.this)
+        if table is not None and not table.name.startswith("@"):
             exclude.add(id(table))
             st.targets.add(self.namer.table_name(table))
 
@@ -433,6 +469,13 @@ class StatementAnalyzer:
     def _command(self, stmt: exp.Command, st: StatementLineage) -> StatementLineage:
         keyword = str(stmt.this).upper()
         st.kind = keyword or "COMMAND"
+        stream = _STREAM.match(st.sql)
+        if keyword == "CREATE" and stream:  # Snowflake CREATE STREAM s ON TABLE t: s carries t's changes
+            parse = lambda text: sqlglot.parse_one(text, into=exp.Table, read=self.dialect or None)  # noqa: E731
+            st.kind = "CREATE_STREAM"
+            st.targets.add(self.namer.table_name(parse(stream.group(1))))
+            st.sources.add(self.namer.table_name(parse(stream.group(2))))
+            return st
         if keyword == "UNLOAD":
             match = _UNLOAD.match(st.sql)
             if match:
