@@ -71,7 +71,11 @@ class Server:
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
-            self.proc.wait(timeout=30)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 def _event(i: int) -> dict[str, object]:
@@ -115,6 +119,20 @@ def test_acknowledged_requests_survive_sigkill_exactly_once(
     ).stdout.strip()
     server = Server(data, db_url)
     server.start()
+    try:
+        _run(server, token, ids, edits, db_url, capsys)
+    finally:
+        server.stop()
+
+
+def _run(
+    server: Server,
+    token: str,
+    ids: dict[str, str],
+    edits: list[int],
+    db_url: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     acked: set[int] = set()
     attempts = {"sent": 0, "failed": 0}
     pending = list(range(TOTAL))
