@@ -52,6 +52,17 @@ def temporary_tables(statements: list[StatementLineage]) -> set[str]:
     return temp
 
 
+def dropped_after_create(statements: list[StatementLineage]) -> set[str]:
+    """Tables a script creates and later drops: scratch tables, neither source nor target."""
+    created: set[str] = set()
+    gone: set[str] = set()
+    for st in statements:
+        if st.kind.startswith("CREATE") or st.kind == "SELECT_INTO":
+            created |= st.targets
+        gone |= st.dropped & created
+    return gone
+
+
 def _table_sets(statements: list[StatementLineage], temp: set[str]) -> tuple[set[str], set[str], set[str]]:
     """Script-level sources, targets and intermediates from the table graph of all statements."""
     out_deg: dict[str, int] = defaultdict(int)
@@ -75,7 +86,8 @@ def _table_sets(statements: list[StatementLineage], temp: set[str]) -> tuple[set
     sources = {n for n in nodes if in_deg[n] == 0} | selfloop | source_only
     targets = {n for n in nodes if out_deg[n] == 0} | selfloop | target_only
     intermediate = {n for n in nodes if in_deg[n] and out_deg[n]}
-    return sources, targets, intermediate
+    gone = dropped_after_create(statements)
+    return sources - gone, targets - gone, intermediate | gone
 
 
 def _single(result: LineageResult, st: StatementLineage, max_column_pairs: int) -> bool:

@@ -125,10 +125,11 @@ class ColumnResolver:
             if not isinstance(item.this, exp.Identifier | exp.Dot):
                 return Source(alias=alias, udtf=item.this, alias_columns=alias_cols)
             parts = self.namer.table_parts(item)
-            if len(parts) == 1 and parts[0] in scope.ctes:
-                body, cte_scope = scope.ctes[parts[0]]
+            cte_name = self.namer.ident(item.this) if len(parts) == 1 else ""  # CTE names fold like aliases
+            if len(parts) == 1 and cte_name in scope.ctes:
+                body, cte_scope = scope.ctes[cte_name]
                 return Source(
-                    alias=alias or parts[0], query=body, query_scope=cte_scope, alias_columns=alias_cols
+                    alias=alias or cte_name, query=body, query_scope=cte_scope, alias_columns=alias_cols
                 )
             return Source(
                 alias=alias,

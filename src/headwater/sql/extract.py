@@ -8,6 +8,7 @@ unknown dialect name raises (a configuration error, not a data error).
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -112,11 +113,32 @@ def _parse_tokens(tokens: list[Token], source: str, dialect: str, depth: int = 0
         raise
 
 
+_COMPOUND = re.compile(r"[-+*/%&|^]=")
+_COMPOUND_OPS = frozenset(
+    {TokenType.PLUS, TokenType.DASH, TokenType.STAR, TokenType.SLASH, TokenType.MOD, TokenType.AMP,
+     TokenType.PIPE, TokenType.CARET}
+)
+
+
+def _drop_compound_operators(tokens: list[Token]) -> list[Token]:
+    """T-SQL ``SET x += y``: keep ``x = y`` (the self-reference adds no lineage), which sqlglot parses."""
+    out: list[Token] = []
+    for i, tok in enumerate(tokens):
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if tok.token_type in _COMPOUND_OPS and nxt is not None and nxt.token_type == TokenType.EQ and \
+                tok.end + 1 == nxt.start:
+            continue
+        out.append(tok)
+    return out
+
+
 def _parse(raw: RawStatement, dialect: str) -> list[Any]:
     assert raw.tokens is not None
     tokens = _strip_routine(raw.tokens)
     if not tokens:
         return []
+    if dialect in ("tsql", "fabric") and _COMPOUND.search(raw.sql):
+        tokens = _drop_compound_operators(tokens)
     try:
         return _parse_tokens(tokens, raw.source, dialect)
     except ParseError as exc:

@@ -77,6 +77,10 @@ class Namer:
     # -- tables -------------------------------------------------------------------------------------
     def table_parts(self, table: exp.Table) -> list[str]:
         """Normalised name parts of a table reference, as written (no defaults applied)."""
+        this = table.this
+        if isinstance(this, exp.DynamicIdentifier) and isinstance(this.this, exp.Literal):
+            # Snowflake IDENTIFIER('db.schema.t'): the string names the table
+            return [self.normalize_text(p, table=True) for p in this.this.name.split(".")]
         return [self.ident(p, table=True) for p in table.parts]
 
     def qualify(self, parts: list[str]) -> list[str]:

@@ -35,6 +35,7 @@ _STREAM = re.compile(
     r"(?:COPY\s+GRANTS\s+)?ON\s+(?:EXTERNAL\s+TABLE|TABLE|VIEW|DYNAMIC\s+TABLE|STAGE)\s+([^\s;(]+)",
     re.IGNORECASE,
 )
+_COPY_INTO = re.compile(r"^\s*COPY\s+INTO\s+([^@'\s(][^\s(]*)", re.IGNORECASE)
 _PSEUDO_TABLES = frozenset({"dual", "DUAL"})
 
 
@@ -59,7 +60,9 @@ class StatementAnalyzer:
         self._static_partitions: set[str] = set()
 
     # -- tables ----------------------------------------------------------------------------------------
-    def read_tables(self, root: exp.Expr, exclude: set[int]) -> set[str]:
+    def read_tables(
+        self, root: exp.Expr, exclude: set[int], filter_only: dict[str, bool] | None = None
+    ) -> set[str]:
         """Physical tables read anywhere under ``root``, CTE references excluded.
 
         sqlglot's compiled ``find_all`` visits the nodes; only the (few) tables then walk
@@ -78,9 +81,12 @@ class StatementAnalyzer:
             parts = self.namer.table_parts(node)
             if len(parts) == 1 and parts[0] in _PSEUDO_TABLES:
                 continue
-            if self._hidden(node, parts[0] if len(parts) == 1 else None, cte_names):
+            if self._hidden(node, self.namer.ident(node.this) if len(parts) == 1 else None, cte_names):
                 continue
-            found.add(".".join(self.namer.qualify(parts)))
+            name = ".".join(self.namer.qualify(parts))
+            found.add(name)
+            if filter_only is not None and (name not in filter_only or filter_only[name]):
+                filter_only[name] = _in_filter(node)
         return found
 
     def _function_source(self, node: exp.Expr) -> str | None:
@@ -97,6 +103,8 @@ class StatementAnalyzer:
             prefix.extend(self.namer.ident(p, table=True) for p in ([head] if not isinstance(head, exp.Dot) else
                                                                       [head.this, head.expression]))
             this = this.expression
+        if isinstance(this, exp.Anonymous) and str(this.name).lower() == "table" and this.expressions:
+            return self._function_source(exp.TableFromRows(this=this.expressions[0].copy()))  # TABLE(fn(...))
         if not isinstance(this, exp.Anonymous):
             return None
         name = self.namer.ident(this.this if isinstance(this.this, exp.Identifier) else str(this.this), table=True)
@@ -197,7 +205,10 @@ class StatementAnalyzer:
             return self._command(stmt, st)
         else:
             return st
-        st.sources |= self.read_tables(stmt, exclude)
+        filter_only: dict[str, bool] = {}
+        st.sources |= self.read_tables(stmt, exclude, filter_only)
+        # INSERT INTO t ... WHERE k NOT IN (SELECT k FROM t): reading the target only to filter is no lineage
+        st.sources -= {t for t in st.targets if filter_only.get(t)}
         self._mark_temporary(st)
         return st
 
@@ -476,6 +487,12 @@ class StatementAnalyzer:
             st.targets.add(self.namer.table_name(parse(stream.group(1))))
             st.sources.add(self.namer.table_name(parse(stream.group(2))))
             return st
+        copy_into = _COPY_INTO.match(st.sql)
+        if keyword == "COPY" and copy_into:  # COPY INTO t FROM (SELECT ... FROM @stage/path): target only
+            parse = lambda text: sqlglot.parse_one(text, into=exp.Table, read=self.dialect or None)  # noqa: E731
+            st.kind = "COPY"
+            st.targets.add(self.namer.table_name(parse(copy_into.group(1))))
+            return st
         if keyword == "UNLOAD":
             match = _UNLOAD.match(st.sql)
             if match:
@@ -507,6 +524,18 @@ def _flatten_items(items: list[exp.Expr]) -> list[exp.Expr]:
         if isinstance(item, exp.Table):
             stack.extend(reversed([j.this for j in item.args.get("joins") or []]))
     return out
+
+
+def _in_filter(node: exp.Expr) -> bool:
+    """Whether a table reference sits in a subquery of a WHERE/HAVING clause."""
+    parent = node.parent
+    while parent is not None:
+        if isinstance(parent, exp.Where | exp.Having):
+            return True
+        if isinstance(parent, exp.From | exp.Join) and not isinstance(parent.parent, exp.Select):
+            return False
+        parent = parent.parent
+    return False
 
 
 def _leftmost(node: exp.Expr) -> exp.Expr:
