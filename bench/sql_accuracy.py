@@ -125,7 +125,8 @@ def assert_table_lineage_equal(sql, source_tables=None, target_tables=None, dial
 def assert_column_lineage_equal(sql, column_lineages=None, dialect="ansi", test_sqlfluff=True, test_sqlparse=True,
                                 **kwargs):
     def col(c):
-        return (c.qualifier + "." if c.qualifier else "") + c.column
+        q = c.qualifier[len("<default>."):] if (c.qualifier or "").startswith("<default>.") else c.qualifier
+        return (q + "." if q else "") + c.column
     pairs = [[col(s), col(t)] for s, t in (column_lineages or [])]
     _write({"kind": "column", "sql": sql, "dialect": dialect, "columns": pairs, "schema": None, "test": _test()})
 

@@ -176,9 +176,8 @@ class ColumnResolver:
             if src.udtf is not None:
                 self._udtf_scope[id(src.udtf)] = scope
             scope.sources.append(src)
-        if isinstance(item, exp.Table):
-            for join in item.args.get("joins") or []:
-                self.add_source(join.this, scope)
+        for join in item.args.get("joins") or []:  # joins nested in a table or parenthesised FROM item
+            self.add_source(join.this, scope)
         return src
 
     # -- outputs ---------------------------------------------------------------------------------------
@@ -333,8 +332,6 @@ class ColumnResolver:
         return []
 
     def _from_source(self, src: Source, name: str) -> Lineage:
-        if src.is_target:
-            return {}
         if src.table is not None:
             if src.alias_columns and name in src.alias_columns:
                 known = self.namer.known_columns(src.table)
@@ -386,11 +383,7 @@ class ColumnResolver:
                 if found is not None:
                     return found
             current = current.outer
-        if qual_node is not None:
-            # qualified by a table name that is not in FROM under that name (``SELECT tab2.*`` ...)
-            parts = [p for p in (col.args.get("catalog"), col.args.get("db"), qual_node) if p is not None]
-            return {(".".join(self.namer.ident(p, table=True) for p in parts), name): _IDENTITY}
-        return {}
+        return {}  # a qualifier naming nothing in scope (typo, or out of the statement's reach)
 
     def _resolve_unqualified(self, name: str, scope: Scope) -> Lineage | None:
         sources = [s for s in scope.sources if not (s.is_target and len(scope.sources) > 1)]

@@ -346,6 +346,7 @@ class StatementAnalyzer:
                 continue
             col = self.namer.column(eq.this.this)
             lineage: Lineage = resolver.expression_lineage(eq.expression, scope)
+            lineage.pop((target, col), None)  # SET x = x + 1 reads the row it writes: no lineage
             for (table, src_col), tr in lineage.items():
                 st.column_edges[((table, src_col), (target, col))] = tr
 
@@ -369,6 +370,8 @@ class StatementAnalyzer:
                 cols = then.this.expressions if isinstance(then.this, exp.Tuple) else []
                 vals = then.expression.expressions if isinstance(then.expression, exp.Tuple) else []
                 for c, v in zip(cols, vals, strict=False):
+                    if not isinstance(c, exp.Column | exp.Identifier):
+                        continue  # INSERT (1, 2) VALUES ...: not column names
                     name = self.namer.column(c.this if isinstance(c, exp.Column) else c)
                     for (t, src_col), tr in resolver.expression_lineage(v, scope).items():
                         st.column_edges[((t, src_col), (target, name))] = tr
