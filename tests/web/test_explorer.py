@@ -201,6 +201,11 @@ def test_column_path_highlight(page: Any, server: Server, seed: Seed, artifacts:
     # expanding stg_orders downstream extends the highlighted path to revenue_daily.total
     node(page, seed, STG_ORDERS).locator("[data-testid=expand-down]").click()
     page.wait_for_selector(f"[data-column-fqn='{DAILY}.total'].hw-col-hot", timeout=10_000)
+    page.wait_for_selector(
+        f"[data-testid=graph-column-edge].hw-hot[data-to-column='{DAILY}.total']",
+        state="attached",
+        timeout=10_000,
+    )
     hot = page.eval_on_selector_all(
         "[data-testid=graph-column-edge].hw-hot",
         "els => els.map(e => [e.dataset.fromColumn, e.dataset.toColumn])",

@@ -56,9 +56,13 @@ function routeUrl(r: Route): string {
 
 type PanelMode = "details" | "impact";
 
+/** Placeholder while lineage loads: the graph canvas is mounted early so the first real render is faster. */
+const NO_GRAPH: GraphState = { rootId: "", nodes: new Map(), edges: new Map(), truncated: false, expanded: new Map() };
+
 export function App() {
   const [route, setRoute] = useState<Route | null>(parseRoute);
   const [needAuth, setNeedAuth] = useState(false);
+  const hasToken = useMemo(() => !!getToken(), [needAuth]); // eslint-disable-line react-hooks/exhaustive-deps
   const [authEpoch, setAuthEpoch] = useState(0);
   const [version, setVersion] = useState<string>("");
   const [graph, setGraph] = useState<GraphState | null>(null);
@@ -368,7 +372,7 @@ export function App() {
           )}
           <div className="hw-spacer" />
           {version && <span className="hw-muted hw-small">v{version}</span>}
-          {getToken() ? (
+          {hasToken ? (
             <button
               className="hw-link"
               data-testid="signout"
@@ -432,10 +436,10 @@ export function App() {
             <>
               <section className="hw-graph-wrap">
                 {loading && <div className="hw-loading">Loading lineage…</div>}
-                {graph && (
+                {(
                   <GraphView
                     ref={graphRef}
-                    graph={graph}
+                    graph={graph ?? NO_GRAPH}
                     details={details}
                     columns={columns}
                     openColumns={openColumns}

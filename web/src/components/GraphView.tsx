@@ -18,7 +18,7 @@ import { columnResolver, tracePath, viewGraph } from "../graph";
 import { layout } from "../layout";
 import { TYPE_COLORS, iconKey } from "../icons";
 import { AssetNode, nodeSize } from "./AssetNode";
-import type { AssetFlowNode } from "./AssetNode";
+import type { AssetFlowNode, AssetNodeData } from "./AssetNode";
 
 const nodeTypes = { asset: AssetNode };
 
@@ -47,12 +47,25 @@ interface Props {
 }
 
 const VIRTUALIZE_ABOVE = 300;
+const EMPTY_SET: Set<string> = new Set();
+
+function sameData(a: AssetNodeData, b: AssetNodeData): boolean {
+  for (const k of Object.keys(b) as (keyof AssetNodeData)[]) {
+    const x = a[k];
+    const y = b[k];
+    if (x === y) continue;
+    if (Array.isArray(x) && Array.isArray(y) && x.join("\u0000") === y.join("\u0000")) continue;
+    return false;
+  }
+  return true;
+}
 
 const Inner = forwardRef<GraphViewHandle, Props>(function Inner(props, ref) {
   const { graph, details, columns, openColumns, showPipelines, busy, selection, trace } = props;
   const rf = useReactFlow();
   const [positions, setPositions] = useState<Map<string, { x: number; y: number }> | null>(null);
   const [exporting, setExporting] = useState(false);
+  const [showMiniMap, setShowMiniMap] = useState(false);
   const wrapper = useRef<HTMLDivElement>(null);
   const layoutSeq = useRef(0);
   const fittedFor = useRef<string>("");
@@ -73,6 +86,10 @@ const Inner = forwardRef<GraphViewHandle, Props>(function Inner(props, ref) {
 
   useEffect(() => {
     const seq = ++layoutSeq.current;
+    if (!view.nodes.length) {
+      setPositions(null);
+      return;
+    }
     const lnodes = view.nodes.map((n) => ({
       id: n.id,
       ...nodeSize({ kind: n.kind, columns: nodeColumns.get(n.id) ?? null }),
@@ -131,60 +148,97 @@ const Inner = forwardRef<GraphViewHandle, Props>(function Inner(props, ref) {
     return m;
   }, [trace, graph]);
 
+  // Node objects keep their identity while nothing about them changed, so React Flow only
+  // re-renders the nodes that did (matters with hundreds of nodes).
+  const nodeCache = useRef(new Map<string, AssetFlowNode>());
   const nodes: AssetFlowNode[] = useMemo(() => {
     if (!positions) return [];
-    return view.nodes.map((n) => {
+    const prev = nodeCache.current;
+    const next = new Map<string, AssetFlowNode>();
+    const out = view.nodes.map((n) => {
       const cols = nodeColumns.get(n.id) ?? null;
       const known = columns.get(n.id)?.length ?? 0;
       const d = details.get(n.id);
       const p = positions.get(n.id) ?? { x: 0, y: 0 };
-      return {
-        id: n.id,
-        type: "asset" as const,
-        position: p,
-        selected: selection?.kind === "node" && selection.id === n.id,
-        ...nodeSize({ kind: n.kind, columns: cols }),
-        data: {
-          ref: n.ref,
-          kind: n.kind,
-          isRoot: n.id === graph.rootId,
-          columns: cols,
-          columnCount: known,
-          columnsKnown: !!d,
-          expanded: [...(graph.expanded.get(n.id) ?? [])],
-          busy: busy.has(n.id),
-          dim: !!hl && !hl.nodes.has(n.id),
-          hot: !!hl && hl.nodes.has(n.id),
-          selectedColumn: selection?.kind === "column" ? selection.fqn : null,
-          hotColumns: hotColumnsByNode ? (hotColumnsByNode.get(n.id) ?? new Set()) : null,
-          tableType: (d?.attributes as Record<string, unknown> | undefined)?.tableType,
-        },
+      const size = nodeSize({ kind: n.kind, columns: cols });
+      const data: AssetNodeData = {
+        ref: n.ref,
+        kind: n.kind,
+        isRoot: n.id === graph.rootId,
+        columns: cols,
+        columnCount: known,
+        columnsKnown: !!d,
+        expanded: [...(graph.expanded.get(n.id) ?? [])],
+        busy: busy.has(n.id),
+        dim: !!hl && !hl.nodes.has(n.id),
+        hot: !!hl && hl.nodes.has(n.id),
+        selectedColumn: selection?.kind === "column" ? selection.fqn : null,
+        hotColumns: hotColumnsByNode ? (hotColumnsByNode.get(n.id) ?? EMPTY_SET) : null,
+        tableType: (d?.attributes as Record<string, unknown> | undefined)?.tableType,
       };
+      const selected = selection?.kind === "node" && selection.id === n.id;
+      const old = prev.get(n.id);
+      const node: AssetFlowNode =
+        old &&
+        old.position.x === p.x &&
+        old.position.y === p.y &&
+        old.selected === selected &&
+        old.width === size.width &&
+        old.height === size.height &&
+        sameData(old.data, data)
+          ? old
+          : { id: n.id, type: "asset" as const, position: p, selected, ...size, data };
+      next.set(n.id, node);
+      return node;
     });
+    nodeCache.current = next;
+    return out;
   }, [positions, view, nodeColumns, columns, details, graph, busy, hl, selection, hotColumnsByNode]);
 
+  const edgeCache = useRef(new Map<string, Edge>());
   const edges: Edge[] = useMemo(() => {
     if (!positions) return [];
     const showLabels = view.edges.length <= 150;
     const selEdge = selection?.kind === "edge" ? selection.id : null;
+    const prevEdges = edgeCache.current;
+    const nextEdges = new Map<string, Edge>();
     const out: Edge[] = view.edges.map((e) => {
       const hot = hl ? e.edgeKeys.some((k) => hl.edges.has(k)) : false;
       const viaLabel = e.via && e.via.length ? e.via.map(label).join(", ") : undefined;
-      return {
+      const className = `hw-edge${hl && !hot ? " hw-dim" : ""}${hot ? " hw-hot" : ""}`;
+      const selected = selEdge === e.id;
+      const lbl = showLabels ? viaLabel : undefined;
+      const old = prevEdges.get(e.id);
+      if (
+        old &&
+        old.className === className &&
+        old.selected === selected &&
+        old.label === lbl &&
+        old.source === e.source &&
+        old.target === e.target &&
+        (old.data as { edgeKeys: string[] }).edgeKeys.join() === e.edgeKeys.join()
+      ) {
+        nextEdges.set(e.id, old);
+        return old;
+      }
+      const edge = {
         id: e.id,
         source: e.source,
         target: e.target,
         sourceHandle: "out",
         targetHandle: "in",
         type: "default",
-        selected: selEdge === e.id,
-        className: `hw-edge${hl && !hot ? " hw-dim" : ""}${hot ? " hw-hot" : ""}`,
-        label: showLabels ? viaLabel : undefined,
+        selected,
+        className,
+        label: lbl,
         data: { edgeKeys: e.edgeKeys },
         interactionWidth: 14,
         domAttributes: { "data-testid": "graph-edge", "data-source": e.source, "data-target": e.target },
       } as Edge;
+      nextEdges.set(e.id, edge);
+      return edge;
     });
+    edgeCache.current = nextEdges;
     // Column-level edges between open column lists.
     if (openColumns.size) {
       const resolve = columnResolver(graph.nodes);
@@ -229,7 +283,11 @@ const Inner = forwardRef<GraphViewHandle, Props>(function Inner(props, ref) {
     performance.mark("hw:committed");
     let raf2 = 0;
     const raf = requestAnimationFrame(() => {
-      raf2 = requestAnimationFrame(() => props.onRendered(nodes.length, edges.length));
+      raf2 = requestAnimationFrame(() => {
+        props.onRendered(nodes.length, edges.length);
+        // The overview map is drawn after the graph itself: first paint comes sooner.
+        setShowMiniMap(true);
+      });
     });
     return () => {
       cancelAnimationFrame(raf);
@@ -295,7 +353,7 @@ const Inner = forwardRef<GraphViewHandle, Props>(function Inner(props, ref) {
       >
         <Background gap={24} size={1} color="#e2e8f0" />
         <Controls showInteractive={false} />
-        {nodes.length <= 1500 && (
+        {showMiniMap && nodes.length <= 1500 && (
           <MiniMap
             pannable
             zoomable
