@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import Row, Table, and_, bindparam, delete, func, insert, or_, select, update
@@ -58,6 +59,11 @@ def now_ms() -> int:
 
 
 T = TypeVar("T")
+
+
+def _like_escape(text: str) -> str:
+    """Make user text literal inside a LIKE pattern (escape character: backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _is_race(exc: Exception) -> bool:
@@ -223,6 +229,17 @@ class Store:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         with self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def _quick_read(self) -> Iterator[Connection]:
+        """A connection for plain lookups on the lineage read path. On PostgreSQL it runs in
+        autocommit, saving the BEGIN and ROLLBACK round trips: under READ COMMITTED every
+        statement takes its own snapshot anyway. (Not for server-side cursors: those need a
+        transaction.)"""
+        with self.engine.connect() as conn:
+            if self.dialect == "postgresql":
+                conn.execution_options(isolation_level="AUTOCOMMIT")
             yield conn
 
     # -- assets -------------------------------------------------------------------------------
@@ -488,6 +505,7 @@ class Store:
         if not rows:
             return
         names = list(rows[0])
+        values = itemgetter(*names)  # a tuple per row (there are always several columns)
         if self.dialect == "postgresql" and len(rows) >= COPY_MIN:
             raw = conn.connection.driver_connection
             assert raw is not None
@@ -496,12 +514,12 @@ class Store:
                 cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy,
             ):
                 for row in rows:
-                    copy.write_row([row[n] for n in names])
+                    copy.write_row(values(row))
             return
         sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
         if self.dialect != "sqlite":
             sql = sql.replace("?", "%s")
-        conn.exec_driver_sql(sql, [tuple(row[n] for n in names) for row in rows])
+        conn.exec_driver_sql(sql, list(map(values, rows)))
 
     def _resolve_parents(self, conn: Connection, items: Sequence[AssetInput]) -> dict[tuple[str, str], int]:
         wanted: dict[tuple[str, str], list[tuple[str, str]]] = {}
@@ -527,7 +545,7 @@ class Store:
         return out
 
     def get_asset(self, asset_id: str) -> Asset | None:
-        with self.read() as conn:
+        with self._quick_read() as conn:
             row = conn.execute(select(s.assets).where(s.assets.c.id == asset_id)).first()
         return self._row_to_asset(row) if row else None
 
@@ -550,8 +568,8 @@ class Store:
     def get_assets_by_pks(self, pks: Iterable[int]) -> dict[int, Asset]:
         out: dict[int, Asset] = {}
         ids = list(dict.fromkeys(pks))
-        with self.read() as conn:
-            for chunk in _chunks(ids):
+        with self._quick_read() as conn:
+            for chunk in _chunks(ids, 5000):
                 for row in conn.execute(select(s.assets).where(s.assets.c.pk.in_(list(chunk)))):
                     out[row.pk] = self._row_to_asset(row)
         return out
@@ -559,17 +577,11 @@ class Store:
     def get_assets_by_ids(self, ids: Iterable[str]) -> dict[str, Asset]:
         out: dict[str, Asset] = {}
         wanted = list(dict.fromkeys(ids))
-        with self.read() as conn:
+        with self._quick_read() as conn:
             for chunk in _chunks(wanted):
                 for row in conn.execute(select(s.assets).where(s.assets.c.id.in_(list(chunk)))):
                     out[row.id] = self._row_to_asset(row)
         return out
-
-    def get_assets_by_keys(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Asset]:
-        """Assets by (type, FQN) in bulk; keys that match nothing are left out."""
-        with self.read() as conn:
-            rows = self._rows_by_keys(conn, list(keys))
-        return {key: self._row_to_asset(row) for key, row in rows.items()}
 
     def get_assets_by_keys(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Asset]:
         """Assets by (type, FQN) in bulk; keys that match nothing are left out."""
@@ -596,15 +608,18 @@ class Store:
         if types:
             conds.append(s.assets.c.type.in_(list(types)))
         if q:
-            pattern = f"%{q.lower()}%"
+            pattern = f"%{_like_escape(q.lower())}%"
             conds.append(
-                or_(func.lower(s.assets.c.name).like(pattern), func.lower(s.assets.c.fqn).like(pattern))
+                or_(
+                    func.lower(s.assets.c.name).like(pattern, escape="\\"),
+                    func.lower(s.assets.c.fqn).like(pattern, escape="\\"),
+                )
             )
         if parent_pk is not None:
             conds.append(s.assets.c.parent_pk == parent_pk)
         if fqn_prefix:
             conds.append(
-                s.assets.c.fqn.like(fqn_prefix.replace("%", r"\%").replace("_", r"\_") + "%", escape="\\")
+                s.assets.c.fqn.like(_like_escape(fqn_prefix) + "%", escape="\\")
             )
         if deleted_only:
             conds.append(s.assets.c.deleted.is_(True))
@@ -891,7 +906,7 @@ class Store:
                     for u in detail_updates
                 ],
             )
-        self._insert_many(conn, s.lineage_log, _log_rows(log))
+        self._insert_many(conn, s.lineage_log, log)  # every row above carries every log column
         return result
 
     def _write_details(
@@ -987,15 +1002,6 @@ class Store:
                 return self._delete_details(c, keys, now_ms())
         return self._delete_details(conn, keys, now_ms())
 
-    def remove_edge_details(
-        self, keys: Sequence[tuple[int, int, str]], *, conn: Connection | None = None
-    ) -> int:
-        """Remove the details of many (from, to, source) keys; a pair goes when no source is left."""
-        if conn is None:
-            with self.write() as c:
-                return self._delete_details(c, keys, now_ms())
-        return self._delete_details(conn, keys, now_ms())
-
     def _delete_details(self, conn: Connection, keys: Sequence[tuple[int, int, str]], ts: int) -> int:
         removed = 0
         touched: set[tuple[int, int]] = set()
@@ -1060,7 +1066,7 @@ class Store:
         out: dict[tuple[int, int], EdgeView] = {}
         details: dict[tuple[int, int], list[LineageDetails]] = {}
         unique = list(dict.fromkeys(pairs))
-        with self.read() as conn:
+        with self._quick_read() as conn:
             for r in self._rows_matching(
                 conn, "edges", ("from_pk", "to_pk"), unique, ("from_pk", "to_pk", "description")
             ):
@@ -1074,7 +1080,8 @@ class Store:
                     LineageDetails.model_validate_json(d.details)
                 )
         for pair, view in out.items():
-            view.details = sorted(details.get(pair, []), key=lambda d: d.updatedAt or 0)
+            found = details.get(pair, [])
+            view.details = sorted(found, key=lambda d: d.updatedAt or 0) if len(found) > 1 else found
         return out
 
     def edge_pairs_touching(self, pks: Sequence[int]) -> list[tuple[int, int]]:
