@@ -7,6 +7,7 @@ unknown dialect name raises (a configuration error, not a data error).
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 import threading
@@ -132,6 +133,37 @@ def _drop_compound_operators(tokens: list[Token]) -> list[Token]:
     return out
 
 
+_gc_lock = threading.Lock()
+_gc_users = 0
+_gc_was_enabled = False
+
+
+def _pause_gc() -> None:
+    """Pause the cyclic GC while a script is analysed.
+
+    Parsing allocates tens of thousands of AST nodes (cyclic, through parent links);
+    each young-generation collection during the parse rescans them, which cost ~35 %
+    of run time on the benchmark corpus. With the GC paused and one generation-0
+    collection afterwards (:func:`_resume_gc`) the same garbage is freed in one pass.
+    Reference-counted across threads, so concurrent callers do not re-enable it early.
+    """
+    global _gc_users, _gc_was_enabled
+    with _gc_lock:
+        if _gc_users == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_users += 1
+
+
+def _resume_gc() -> None:
+    global _gc_users
+    with _gc_lock:
+        _gc_users -= 1
+        if _gc_users == 0 and _gc_was_enabled:
+            gc.enable()
+            gc.collect(0)
+
+
 def _parse(raw: RawStatement, dialect: str) -> list[Any]:
     assert raw.tokens is not None
     tokens = _strip_routine(raw.tokens)
@@ -231,6 +263,7 @@ def extract_lineage(
     namer = Namer(resolved, default_database, default_schema, schema)
     analyzer = StatementAnalyzer(namer)
     _quiet.on = True
+    _pause_gc()
     try:
         inprocess_limit = (
             int(min(_INPROCESS_MAX_CHARS, timeout * _INPROCESS_CHARS_PER_SECOND))
@@ -248,11 +281,14 @@ def extract_lineage(
             return result
         statements: list[StatementLineage] = []
         for index, raw in enumerate(raws):
+            if index % 256 == 255:
+                gc.collect(0)  # long scripts: free the finished statements' trees now and then
             statements.extend(
                 _one_statement(raw, index, analyzer, resolved, result, timeout, max_statement_length)
             )
     finally:
         _quiet.on = False
+        _resume_gc()
     result.statements = statements
     if not merge_statements(result, statements, max_column_pairs):
         result.errors.append(
