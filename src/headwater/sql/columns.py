@@ -457,7 +457,7 @@ def _columns_and_subqueries(expr: exp.Expr) -> Iterator[exp.Expr]:
 def _path_transformation(node: exp.Expr, root: exp.Expr) -> Transformation:
     """How the value at ``root`` depends on ``node``: identity, function, aggregate, window, condition."""
     parent = node.parent
-    if parent is root and isinstance(root, exp.Alias) or node is root:
+    if (parent is root and isinstance(root, exp.Alias)) or node is root:
         return _IDENTITY
     result = _IDENTITY
     child = node

@@ -121,7 +121,7 @@ class StatementAnalyzer:
             cache[id(with_)] = names
         return names
 
-    def _hidden(self, table: exp.Table, name: str | None, cache: dict[int, list[str]]) -> bool:
+    def _hidden(self, table: exp.Expr, name: str | None, cache: dict[int, list[str]]) -> bool:
         """Whether ``table`` is a CTE reference, a foreign key or a column definition, not a read."""
         node: exp.Expr = table
         while node.parent is not None:
@@ -144,9 +144,13 @@ class StatementAnalyzer:
                 node = owner  # the owner's WITH is handled: continue above it
                 continue
             with_ = parent.args.get("with_")
-            if name is not None and isinstance(with_, exp.With) and node is not with_:
-                if name in self._names_of(with_, cache):
-                    return True
+            if (
+                name is not None
+                and isinstance(with_, exp.With)
+                and node is not with_
+                and name in self._names_of(with_, cache)
+            ):
+                return True
             node = parent
         return False
 
@@ -535,8 +539,6 @@ def _in_filter(node: exp.Expr) -> bool:
     while parent is not None:
         if isinstance(parent, exp.Where | exp.Having):
             return True
-        if isinstance(parent, exp.From | exp.Join) and not isinstance(parent.parent, exp.Select):
-            return False
         parent = parent.parent
     return False
 
