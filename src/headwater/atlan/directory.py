@@ -268,3 +268,25 @@ def credential(store: Store, guid: str) -> dict[str, Any] | None:
         if record.get("id") == guid:
             return record
     return None
+
+
+def api_tokens(store: Store) -> list[dict[str, Any]]:
+    """headwater's API tokens as Atlan API tokens (never their secret)."""
+    out = []
+    for token in store.list_tokens():
+        if token.get("revoked_at"):
+            continue
+        name = str(token.get("name"))
+        out.append(
+            {
+                "id": stable_id("token", str(token.get("jti"))),
+                "clientId": name,
+                "attributes": {
+                    "displayName": name,
+                    "createdAt": token.get("created_at"),
+                    "createdBy": "headwater",
+                    "workspaceRoles": [role_name_for(str(token.get("role")))],
+                },
+            }
+        )
+    return out

@@ -20,7 +20,7 @@ from headwater.atlan.errors import AtlasError, bad_request, reference_not_found
 from headwater.atlan.links import LinkPlan, now, parent_process_guid, stored_guids
 from headwater.atlan.qualified import connector_of, parent_of, process_qualified_name
 from headwater.atlan.render import header
-from headwater.atlan.types import ATLAN_TYPE, PROCESS_TYPES, TABLE_TYPES, asset_type_for
+from headwater.atlan.types import ATLAN_TYPE, PROCESS_TYPES, STORED_AS, TABLE_TYPES, asset_type_for
 from headwater.identity.fqn import FqnError
 from headwater.model.assets import Asset, AssetInput
 from headwater.model.types import AssetType
@@ -228,6 +228,9 @@ class AtlanWriter:
             name = name or (ex.name if ex else None) or qn.rstrip("/").rsplit("/", 1)[-1] or qn
             attrs["name"] = name
             attrs.pop("qualifiedName", None)
+            for atlan_key, stored_key in STORED_AS.items():
+                if atlan_key in attrs:
+                    attrs[stored_key] = attrs.pop(atlan_key)
             partial = attrs.get("isPartial") is True
             if not partial and ex is not None and ex.partial:
                 attrs["isPartial"] = False

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from headwater.atlan.qualified import connection_of, connector_of
-from headwater.atlan.types import ATLAN_TYPE, type_name_for
+from headwater.atlan.types import ATLAN_TYPE, LOADED_AS, type_name_for
 from headwater.model.assets import Asset
 
 ACTOR = "headwater"
@@ -30,7 +30,7 @@ def status(asset: Asset) -> str:
 def atlan_attributes(asset: Asset) -> dict[str, Any]:
     """The Atlan attributes of an asset (only the basics for assets other APIs created)."""
     if is_atlan(asset):
-        attrs = {k: v for k, v in asset.attributes.items() if k not in INTERNAL_KEYS}
+        attrs = {LOADED_AS.get(k, k): v for k, v in asset.attributes.items() if k not in INTERNAL_KEYS}
         if attrs.get("tableType") not in ATLAN_TABLE_TYPES:
             attrs.pop("tableType", None)  # OpenMetadata's tableType, kept for the other APIs
     else:

@@ -10,6 +10,11 @@ from headwater.model.types import AssetType
 
 ATLAN_TYPE = "atlanTypeName"  # attribute key holding the Atlan typeName of an asset
 
+# Atlan attributes that are references, not secrets, although their names look secret to the
+# store (which seals such values at rest): kept under another key.
+STORED_AS: dict[str, str] = {"defaultCredentialGuid": "defaultCredGuid"}
+LOADED_AS: dict[str, str] = {v: k for k, v in STORED_AS.items()}
+
 _EXACT: dict[str, AssetType] = {
     "Connection": AssetType.CONNECTION,
     "Database": AssetType.DATABASE,

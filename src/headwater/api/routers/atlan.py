@@ -232,6 +232,19 @@ def whoami(request: Request, principal: Viewer) -> dict[str, Any]:
     }
 
 
+@router.get("/api/service/apikeys", summary="API tokens (Atlan)")
+def api_tokens(
+    request: Request,
+    _: Admin,
+    filter: str | None = Query(None),
+    offset: int = Query(0, ge=0),
+    limit: int = Query(20),
+    sort: str | None = Query(None),
+) -> dict[str, Any]:
+    records = directory.api_tokens(store_of(request))
+    return directory.page(records, filter_json=filter, offset=offset, limit=limit, sort=sort)
+
+
 @router.post("/api/service/credentials", summary="Register a connection credential (Atlan; admin)")
 def create_credential(
     request: Request, _: Admin, testCredential: bool = Query(False), body: Any = Body(None)
