@@ -184,7 +184,10 @@ class GraphIndex:
                 base = [n for n in base if (n, pk) not in self._removed]
         extra = added.get(pk)
         if extra:
-            base = base + [n for n in extra if n not in base]
+            # list() copies the set in one step, so a catch-up in another thread cannot change it
+            # under the loop; a set makes the check linear for hubs with many added neighbours
+            have = set(base)
+            base = base + [n for n in list(extra) if n not in have]
         return base
 
     def stats(self) -> dict[str, int]:
