@@ -598,7 +598,7 @@ class MarquezReader:
 
     def events(self, limit: int = 100, offset: int = 0, sort_desc: bool = True) -> dict[str, Any]:
         with self.store.read() as conn:
-            where = s.raw_events.c.kind == RAW_KIND_PREFIX + "RunEvent"
+            where = s.raw_events.c.kind.like(RAW_KIND_PREFIX + "RunEvent%")
             total = conn.execute(select(func.count()).select_from(s.raw_events).where(where)).scalar_one()
             order = s.raw_events.c.seq.desc() if sort_desc else s.raw_events.c.seq
             rows = conn.execute(

@@ -8,6 +8,7 @@ translator can agree on one key per dataset and keep the other spellings as alia
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -150,6 +151,19 @@ def canonical(namespace: str, name: str, symlinks: Iterable[tuple[str, str]] = (
     normalised and attached as aliases, never chosen as the primary key here, because the
     spec leaves the choice open and the translator matches on any of them.
     """
+    links = tuple(symlinks)
+    if not links:
+        return _canonical_cached(namespace, name)
+    return _canonical(namespace, name, links)
+
+
+@functools.lru_cache(maxsize=200_000)
+def _canonical_cached(namespace: str, name: str) -> DatasetName:
+    """The pure part of :func:`canonical`, cached: busy producers repeat the same datasets."""
+    return _canonical(namespace, name, ())
+
+
+def _canonical(namespace: str, name: str, symlinks: Iterable[tuple[str, str]]) -> DatasetName:
     ns, scheme, authority = normalize_namespace(namespace)
     nm = name.strip()
     kind: AssetKind = "table"

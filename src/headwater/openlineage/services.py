@@ -11,7 +11,6 @@ mark deleted pipelines, debug log) is kept under the hidden attribute
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
@@ -20,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
@@ -179,7 +179,7 @@ class BatchIngestor:
         for rec in batch:
             self.stats.messages += 1
             try:
-                raw = json.loads(rec.value)
+                raw = orjson.loads(rec.value)
                 ev = parse_event(raw)
             except (ValueError, EventValidationError) as exc:
                 self.stats.invalid += 1

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.engine import Connection
 
@@ -34,7 +35,6 @@ from headwater.model.types import AssetType, LineageSource
 from headwater.openlineage import tables as olt
 from headwater.openlineage.events import (
     TERMINAL_STATES,
-    ColumnLineageDatasetFacet,
     Dataset,
     EventType,
     EventValidationError,
@@ -61,7 +61,15 @@ def ms(dt: Any) -> int:
 
 
 def canonical_json(raw: Any) -> str:
-    return json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    """Sorted-key compact JSON: the form hashed for deduplication and compared for changes."""
+    try:
+        return orjson.dumps(raw, option=orjson.OPT_SORT_KEYS).decode()
+    except (TypeError, orjson.JSONEncodeError):  # e.g. integers beyond 64 bits
+        return json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def loads(text: str | bytes) -> Any:
+    return orjson.loads(text)
 
 
 def dedup_key(payload: str) -> str:
@@ -137,6 +145,7 @@ class _RunWork:
     # (in pk, out pk) -> column mappings contributed by this batch
     columns: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)
     dataset_columns: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)
+    cll_keys: dict[int, set[str]] = field(default_factory=dict)  # output pk -> hashes of its facets
     job: Job | None = None
 
 
@@ -153,6 +162,8 @@ class Translator:
         self._datasets: dict[tuple[str, str], _Resolved] = {}
         self._pipelines: dict[tuple[str, str], tuple[int, str, str]] = {}  # -> pk, fqn, attrs signature
         self._schemas: dict[int, str] = {}  # asset pk -> last schema signature applied
+        self._applied: set[tuple[tuple[int, int], Any]] = set()  # (edge, contribution) merged
+        self._cll_cache: dict[tuple[int, str], Any] = {}  # (output pk, facet digest) -> mappings
 
     # ------------------------------------------------------------------ raw log
 
@@ -172,7 +183,8 @@ class Translator:
             rows.append(
                 {
                     "received_at": ts,
-                    "kind": RAW_KIND_PREFIX + ev.kind,
+                    # ":w" marks events whose malformed standard facets must be dropped again
+                    "kind": RAW_KIND_PREFIX + ev.kind + (":w" if ev.warnings else ""),
                     "transport": transport[:40],
                     "dedup_key": key,
                     "payload": payload,
@@ -205,7 +217,7 @@ class Translator:
         """Translate up to ``limit`` unprocessed raw events (oldest first). Returns how many."""
         with self.store.write() as conn:
             stmt = (
-                select(s.raw_events.c.seq, s.raw_events.c.payload)
+                select(s.raw_events.c.seq, s.raw_events.c.payload, s.raw_events.c.kind)
                 .where(s.raw_events.c.processed_at.is_(None), s.raw_events.c.kind.like(RAW_KIND_PREFIX + "%"))
                 .order_by(s.raw_events.c.seq)
                 .limit(limit)
@@ -219,7 +231,7 @@ class Translator:
             bad: dict[int, str] = {}
             for row in rows:
                 try:
-                    events.append(parse_event(json.loads(row.payload)))
+                    events.append(parse_event(loads(row.payload), trusted=not row.kind.endswith(":w")))
                 except (EventValidationError, ValueError) as exc:
                     bad[row.seq] = str(exc)
             try:
@@ -233,7 +245,7 @@ class Translator:
                         continue
                     try:
                         with conn.begin_nested():
-                            self.translate(conn, [parse_event(json.loads(row.payload))])
+                            self.translate(conn, [parse_event(loads(row.payload))])
                     except Exception as exc:
                         self._reset_caches()
                         log.exception("OpenLineage event %s could not be translated", row.seq)
@@ -264,6 +276,8 @@ class Translator:
         self._datasets.clear()
         self._pipelines.clear()
         self._schemas.clear()
+        self._applied.clear()
+        self._cll_cache.clear()
 
     # ------------------------------------------------------------------ translation
 
@@ -273,16 +287,17 @@ class Translator:
             return
         self._datasets_of_batch(conn, events)
         runs: dict[str, _RunWork] = {}
+        facet_updates: dict[int, tuple[str, Dataset]] = {}
         for ev in events:
             t = ms(ev.event_time)
             if ev.kind == "DatasetEvent" and ev.dataset is not None:
-                self._apply_dataset_facets(conn, ev.dataset, t)
+                self._note_dataset_facets(facet_updates, ev.dataset, t)
                 continue
             if ev.job is None:
                 continue
             job_pk = self._pipeline(conn, ev.job, t, ev)
             for ds in (*ev.inputs, *ev.outputs):
-                self._apply_dataset_facets(conn, ds, t)
+                self._note_dataset_facets(facet_updates, ds, t)
             if ev.kind == "JobEvent" or ev.run is None:
                 continue
             rid = str(ev.run.run_id)
@@ -308,6 +323,7 @@ class Translator:
                 out = self._lookup(ds)
                 work.outputs[out.pk] = min(t, work.outputs.get(out.pk, t))
                 self._column_lineage(ds, out, work, t)
+        self._apply_dataset_facets(conn, facet_updates)
         if runs:
             self._apply_runs(conn, runs)
 
@@ -332,13 +348,13 @@ class Translator:
         for ev in events:
             for ds in (*ev.inputs, *ev.outputs, *([ev.dataset] if ev.dataset else [])):
                 add(self._identity(ds))
-                cll = facet(ds.facets, "columnLineage")
-                if isinstance(cll, ColumnLineageDatasetFacet):
-                    for f in cll.fields.values():
-                        for inp in f.inputFields:
-                            add(canonical(inp.namespace, inp.name))
-                    for inp in cll.dataset or []:
-                        add(canonical(inp.namespace, inp.name))
+                cll = _cll(ds)
+                if cll is not None:
+                    for f in cll["fields"].values():
+                        for inp in f.get("inputFields") or []:
+                            add(canonical(inp["namespace"], inp["name"]))
+                    for inp in cll.get("dataset") or []:
+                        add(canonical(inp["namespace"], inp["name"]))
         wanted = [k for ident in idents.values() for k in ((ident.namespace, ident.name), *ident.aliases)]
         missing = [k for k in dict.fromkeys(wanted) if k not in self._datasets]
         if missing:
@@ -363,19 +379,36 @@ class Translator:
                         self._datasets[key] = _Resolved(pk, fqns[pk])
         new_rows: list[dict[str, Any]] = []
         ts = now_ms()
+        pending: dict[tuple[str, str], tuple[str, str]] = {}  # dataset key -> leaf (type, fqn) to create
+        to_create: dict[tuple[str, str], list[AssetInput]] = {}
+        assign: list[tuple[list[tuple[str, str]], _Resolved | tuple[str, str]]] = []
         for ident in idents.values():
             keys = [(ident.namespace, ident.name), *ident.aliases]
-            known = next((self._datasets[k] for k in keys if k in self._datasets), None)
+            known: _Resolved | tuple[str, str] | None = next(
+                (self._datasets[k] for k in keys if k in self._datasets), None
+            ) or next((pending[k] for k in keys if k in pending), None)
             if known is None:
-                known = self._match_catalog(conn, ident) or self._create_partial(conn, ident)
+                known = self._match_catalog(conn, ident)
+            if known is None:
+                items = self._partial_items(ident)
+                leaf = (items[-1].type.value, items[-1].fqn)
+                to_create.setdefault(leaf, items)
+                known = leaf
+            if isinstance(known, tuple):
+                for k in keys:
+                    pending.setdefault(k, known)
+            assign.append((keys, known))
+        created = self._create_partials(conn, list(to_create.values())) if to_create else {}
+        for keys, target in assign:
+            resolved = created[target] if isinstance(target, tuple) else target
             for i, k in enumerate(keys):
                 if k not in self._datasets:
-                    self._datasets[k] = known
+                    self._datasets[k] = resolved
                     new_rows.append(
                         {
                             "namespace": k[0],
                             "name": k[1],
-                            "asset_pk": known.pk,
+                            "asset_pk": resolved.pk,
                             "is_primary": i == 0,
                             "created_at": ts,
                         }
@@ -459,8 +492,8 @@ class Translator:
             return ["default", ident.schema, ident.table or ident.name]
         return ["default", "default", ident.table or ident.name]
 
-    def _create_partial(self, conn: Connection, ident: DatasetName) -> _Resolved:
-        """Placeholder asset (and placeholder hierarchy) for a dataset the catalog lacks."""
+    def _partial_items(self, ident: DatasetName) -> list[AssetInput]:
+        """Placeholder asset (and placeholder hierarchy, parents first) for a dataset the catalog lacks."""
         base = self._table_identity(ident)
         service = self._service_for(base) or base.service
         ol_attr = {"openlineage": {"namespace": ident.namespace, "name": ident.name}}
@@ -526,76 +559,123 @@ class Translator:
                     attributes=ol_attr,
                 ),
             ]
-        # keep hierarchy parents as they are when they exist (never downgrade a real service)
-        existing = (
-            {
+        return items
+
+    def _create_partials(
+        self, conn: Connection, groups: list[list[AssetInput]]
+    ) -> dict[tuple[str, str], _Resolved]:
+        """Create many placeholders in one upsert; existing parents are left as they are
+        (a real service is never downgraded to a placeholder)."""
+        parents: dict[tuple[str, str], AssetInput] = {}
+        leaves: dict[tuple[str, str], AssetInput] = {}
+        for items in groups:
+            for item in items[:-1]:
+                parents.setdefault((item.type.value, item.fqn), item)
+            leaves.setdefault((items[-1].type.value, items[-1].fqn), items[-1])
+        existing: set[tuple[str, str]] = set()
+        keys = list(parents)
+        for i in range(0, len(keys), 400):
+            existing |= {
                 (r.type, r.fqn)
                 for r in conn.execute(
                     select(s.assets.c.type, s.assets.c.fqn).where(
-                        tuple_(s.assets.c.type, s.assets.c.fqn).in_(
-                            [(i.type.value, i.fqn) for i in items[:-1]]
-                        )
+                        tuple_(s.assets.c.type, s.assets.c.fqn).in_(keys[i : i + 400])
                     )
                 )
             }
-            if len(items) > 1
-            else set()
+        order = {
+            t: n
+            for n, t in enumerate(
+                (
+                    AssetType.DATABASE_SERVICE,
+                    AssetType.MESSAGING_SERVICE,
+                    AssetType.STORAGE_SERVICE,
+                    AssetType.DATABASE,
+                    AssetType.DATABASE_SCHEMA,
+                )
+            )
+        }
+        todo = sorted(
+            (p for k, p in parents.items() if k not in existing), key=lambda a: order.get(a.type, 9)
         )
-        todo = [i for i in items[:-1] if (i.type.value, i.fqn) not in existing] + [items[-1]]
-        asset = self.store.upsert_assets(todo, "openlineage", conn=conn)[-1][0]
-        return _Resolved(asset.pk, asset.fqn)
+        result = self.store.upsert_assets([*todo, *leaves.values()], "openlineage", conn=conn)
+        return {
+            (a.type.value, a.fqn): _Resolved(a.pk, a.fqn)
+            for a, _created in result
+            if (a.type.value, a.fqn) in leaves
+        }
 
-    def _apply_dataset_facets(self, conn: Connection, ds: Dataset, t: int) -> None:
-        """Schema (columns) and documentation of placeholder assets, latest event wins."""
-        schema = facet(ds.facets, "schema")
-        doc = facet(ds.facets, "documentation")
-        if schema is None and doc is None:
+    def _note_dataset_facets(self, updates: dict[int, tuple[str, Dataset]], ds: Dataset, t: int) -> None:
+        """Remember the newest schema/documentation per asset in this batch (applied once)."""
+        schema = ds.facets.get("schema")
+        doc = ds.facets.get("documentation")
+        if not isinstance(schema, dict) and not isinstance(doc, dict):
             return
-        target = self._lookup(ds)
-        sig_src = canonical_json(
-            {
-                "f": [f.model_dump(exclude_none=True) for f in schema.fields] if schema is not None else None,
-                "d": doc.description if doc is not None else None,
-            }
-        )
-        sig = f"{t:015d}:{hashlib.sha1(sig_src.encode()).hexdigest()}"
-        cached = self._schemas.get(target.pk)
-        if cached is not None and cached >= sig:
-            return
-        row = conn.execute(select(s.assets).where(s.assets.c.pk == target.pk)).first()
-        if row is None or not row.partial:
-            self._schemas[target.pk] = "9" * 60  # a real asset: the catalog owns its columns
-            return
-        attrs = json.loads(row.attributes or "{}")
-        stored = str(attrs.get("olSchemaSignature") or "")
-        if stored >= sig:
-            self._schemas[target.pk] = stored
-            return
-        columns = [self._column(f) for f in schema.fields] if schema is not None else None
-        parent_row = (
-            conn.execute(
-                select(s.assets.c.type, s.assets.c.fqn).where(s.assets.c.pk == row.parent_pk)
-            ).first()
-            if row.parent_pk
-            else None
-        )
-        self.store.upsert_assets(
+        content = canonical_json(
             [
+                schema.get("fields") if isinstance(schema, dict) else None,
+                doc.get("description") if isinstance(doc, dict) else None,
+            ]
+        )
+        sig = f"{t:015d}:{hashlib.sha1(content.encode()).hexdigest()}"
+        pk = self._lookup(ds).pk
+        prev = updates.get(pk)
+        if prev is None or sig > prev[0]:
+            updates[pk] = (sig, ds)
+
+    def _apply_dataset_facets(self, conn: Connection, updates: dict[int, tuple[str, Dataset]]) -> None:
+        """Columns and description of placeholder assets from the newest schema/documentation
+        facets (by event time). Real catalog assets keep theirs: the catalog owns them."""
+        todo: dict[int, tuple[str, Dataset]] = {}
+        for pk, (sig, ds) in updates.items():
+            cached = self._schemas.get(pk)
+            if cached == _REAL:
+                continue
+            if cached is not None:
+                if sig <= cached:
+                    continue
+                if sig[16:] == cached[16:]:  # same content, newer time: nothing to write
+                    self._schemas[pk] = sig
+                    continue
+            todo[pk] = (sig, ds)
+        if not todo:
+            return
+        rows = {r.pk: r for r in conn.execute(select(s.assets).where(s.assets.c.pk.in_(list(todo))))}
+        parents = {
+            r.pk: r.fqn
+            for r in conn.execute(
+                select(s.assets.c.pk, s.assets.c.fqn).where(
+                    s.assets.c.pk.in_({r.parent_pk for r in rows.values() if r.parent_pk})
+                )
+            )
+        }
+        items: list[AssetInput] = []
+        for pk, (sig, ds) in todo.items():
+            row = rows.get(pk)
+            if row is None or not row.partial:
+                self._schemas[pk] = _REAL
+                continue
+            stored = str(json.loads(row.attributes or "{}").get("olSchemaSignature") or "")
+            if stored and (sig <= stored or sig[16:] == stored[16:]):
+                self._schemas[pk] = max(sig, stored)
+                continue
+            schema = facet(ds.facets, "schema")
+            doc = facet(ds.facets, "documentation")
+            items.append(
                 AssetInput(
                     type=AssetType(row.type),
                     fqn=row.fqn,
                     name=row.name,
                     description=doc.description if doc is not None else None,
-                    parent_fqn=parent_row.fqn if parent_row else None,
+                    parent_fqn=parents.get(row.parent_pk),
                     attributes={"olSchemaSignature": sig},
-                    columns=columns,
+                    columns=[self._column(f) for f in schema.fields] if schema is not None else None,
                     partial=True,
                 )
-            ],
-            "openlineage",
-            conn=conn,
-        )
-        self._schemas[target.pk] = sig
+            )
+            self._schemas[pk] = sig
+        if items:
+            self.store.upsert_assets(items, "openlineage", conn=conn)
 
     def _column(self, f: Any) -> ColumnInput:
         attrs: dict[str, Any] = {}
@@ -686,38 +766,66 @@ class Translator:
     # ------------------------------------------------------------------ column lineage
 
     def _column_lineage(self, ds: Dataset, out: _Resolved, work: _RunWork, t: int) -> None:
-        cll = facet(ds.facets, "columnLineage")
-        if not isinstance(cll, ColumnLineageDatasetFacet):
+        """Column mappings per (input, output) from the output's columnLineage facet; both the
+        1-2-0 ``transformations`` and the legacy field-level type/description are kept."""
+        cll = _cll(ds)
+        if cll is None:
             return
-        for out_field, spec in cll.fields.items():
+        digest = hashlib.sha1(orjson.dumps(cll)).hexdigest()
+        work.cll_keys.setdefault(out.pk, set()).add(digest)
+        cached = self._cll_cache.get((out.pk, digest))
+        if cached is None:
+            cached = self._compute_column_lineage(cll, out)
+            if len(self._cll_cache) > 50_000:
+                self._cll_cache.clear()
+            self._cll_cache[(out.pk, digest)] = cached
+        columns, dataset_columns = cached
+        for src_pk, mapping in columns:
+            work.inputs.setdefault(src_pk, t)
+            work.columns.setdefault((src_pk, out.pk), []).append(mapping)
+        for src_pk, entry in dataset_columns:
+            work.inputs.setdefault(src_pk, t)
+            work.dataset_columns.setdefault((src_pk, out.pk), []).append(entry)
+
+    def _compute_column_lineage(
+        self, cll: dict[str, Any], out: _Resolved
+    ) -> tuple[list[tuple[int, dict[str, Any]]], list[tuple[int, dict[str, Any]]]]:
+        columns: list[tuple[int, dict[str, Any]]] = []
+        dataset_columns: list[tuple[int, dict[str, Any]]] = []
+        for out_field, spec in cll["fields"].items():
             to_col = f"{out.fqn}.{_q(out_field)}"
-            groups: dict[tuple[int, str | None], tuple[_Resolved, list[str], list[dict[str, Any]]]] = {}
-            for inp in spec.inputFields:
-                src = self._lookup((inp.namespace, inp.name))
-                work.inputs.setdefault(src.pk, t)
-                trans = [tr.model_dump(exclude_none=True) for tr in (inp.transformations or [])]
-                if not trans and spec.transformationType:
-                    trans = [{"type": spec.transformationType}]
-                fn = spec.transformationDescription or _signature(trans)
-                bucket = groups.setdefault((src.pk, fn), (src, [], trans))
-                col = f"{src.fqn}.{_q(inp.field)}"
-                if col not in bucket[1]:
-                    bucket[1].append(col)
-            for (src_pk, fn), (_src, cols, trans) in groups.items():
+            groups: dict[tuple[int, str | None], tuple[list[str], list[dict[str, Any]]]] = {}
+            legacy_type = spec.get("transformationType")
+            legacy_desc = spec.get("transformationDescription")
+            for inp in spec.get("inputFields") or []:
+                src = self._lookup((inp["namespace"], inp["name"]))
+                trans = [
+                    {k: v for k, v in tr.items() if v is not None} for tr in inp.get("transformations") or []
+                ]
+                if not trans and legacy_type:
+                    trans = [{"type": legacy_type}]
+                fn = legacy_desc or _signature(trans)
+                bucket = groups.setdefault((src.pk, fn), ([], trans))
+                col = f"{src.fqn}.{_q(inp['field'])}"
+                if col not in bucket[0]:
+                    bucket[0].append(col)
+            for (src_pk, fn), (cols, trans) in groups.items():
                 mapping: dict[str, Any] = {"fromColumns": sorted(cols), "toColumn": to_col}
                 if fn:
                     mapping["function"] = fn
                 if trans:
                     mapping["transformations"] = trans
-                work.columns.setdefault((src_pk, out.pk), []).append(mapping)
-        for inp in cll.dataset or []:
-            src = self._lookup((inp.namespace, inp.name))
-            work.inputs.setdefault(src.pk, t)
-            trans = [tr.model_dump(exclude_none=True) for tr in (inp.transformations or [])]
-            entry: dict[str, Any] = {"column": f"{src.fqn}.{_q(inp.field)}"}
+                columns.append((src_pk, mapping))
+        for inp in cll.get("dataset") or []:
+            src = self._lookup((inp["namespace"], inp["name"]))
+            trans = [
+                {k: v for k, v in tr.items() if v is not None} for tr in inp.get("transformations") or []
+            ]
+            entry: dict[str, Any] = {"column": f"{src.fqn}.{_q(inp['field'])}"}
             if trans:
                 entry["transformations"] = trans
-            work.dataset_columns.setdefault((src.pk, out.pk), []).append(entry)
+            dataset_columns.append((src.pk, entry))
+        return columns, dataset_columns
 
     # ------------------------------------------------------------------ runs and edges
 
@@ -767,6 +875,7 @@ class Translator:
         ):
             history[r.run_id].append((r.state, r.event_time))
         run_sql: dict[str, tuple[int, str]] = {}
+        summaries: list[dict[str, Any]] = []
         for rid, work in runs.items():
             old = existing.get(rid)
             facets: dict[str, Any] = json.loads(old.facets) if old is not None and old.facets else {}
@@ -780,17 +889,26 @@ class Translator:
             state, started, ended = summarize(history[rid])
             err = facets.get("errorMessage")
             error_message = err[1].get("message") if err and state in ("FAIL", "ABORT") else None
+            summaries.append(
+                {
+                    "b_run_id": rid,
+                    "state": state,
+                    "started_at": started,
+                    "ended_at": ended,
+                    "updated_at": ts,
+                    "error_message": error_message,
+                    "facets": canonical_json(facets),
+                }
+            )
+        if summaries:
+            from sqlalchemy import bindparam
+
+            cols = ("state", "started_at", "ended_at", "updated_at", "error_message", "facets")
             conn.execute(
                 update(s.runs)
-                .where(s.runs.c.run_id == rid)
-                .values(
-                    state=state,
-                    started_at=started,
-                    ended_at=ended,
-                    updated_at=ts,
-                    error_message=error_message,
-                    facets=canonical_json(facets),
-                )
+                .where(s.runs.c.run_id == bindparam("b_run_id"))
+                .values({c: bindparam(c) for c in cols}),
+                summaries,
             )
         self._apply_edges(conn, runs, run_sql)
 
@@ -810,6 +928,7 @@ class Translator:
         for jr in conn.execute(select(s.runs.c.run_id, s.runs.c.job_pk).where(s.runs.c.run_id.in_(ids))):
             job_pks[jr.run_id] = jr.job_pk
         contrib: dict[tuple[int, int], dict[str, Any]] = {}
+        keys: dict[tuple[int, int], set[Any]] = {}
         for rid, work in runs.items():
             ins, outs = io[rid]
             job_pk = job_pks[rid]
@@ -818,6 +937,8 @@ class Translator:
                 for o in outs:
                     if i == o:
                         continue
+                    # what this run adds to the edge is fixed by its job, SQL and CLL facets
+                    keys.setdefault((i, o), set()).add((job_pk, sql, frozenset(work.cll_keys.get(o, ()))))
                     c = contrib.setdefault(
                         (i, o), {"pipelines": set(), "columns": [], "dataset": [], "sql": None}
                     )
@@ -826,8 +947,13 @@ class Translator:
                     c["dataset"].extend(work.dataset_columns.get((i, o), []))
                     if sql is not None and (c["sql"] is None or sql >= c["sql"]):
                         c["sql"] = sql
+        # a contribution this process already merged into an edge changes nothing (union)
+        frozen = {pair: frozenset(k) for pair, k in keys.items()}
+        contrib = {pair: c for pair, c in contrib.items() if (pair, frozen[pair]) not in self._applied}
         if not contrib:
             return
+        if len(self._applied) > 500_000:
+            self._applied.clear()
         pairs = list(contrib)
         current: dict[tuple[int, int], dict[str, Any]] = {}
         for i in range(0, len(pairs), 400):
@@ -865,6 +991,18 @@ class Translator:
             )
         if writes:
             self.store.put_edges(writes, "openlineage", conn=conn)
+        self._applied.update((pair, frozen[pair]) for pair in contrib)
+
+
+def _cll(ds: Dataset) -> dict[str, Any] | None:
+    """The (already structurally checked) columnLineage facet of a dataset, as a dict."""
+    raw = ds.facets.get("columnLineage")
+    if isinstance(raw, dict) and not raw.get("_deleted") and isinstance(raw.get("fields"), dict):
+        return raw
+    return None
+
+
+_REAL = "~real"  # sorts after every signature: a real asset's columns are never replaced
 
 
 class _NoParent:

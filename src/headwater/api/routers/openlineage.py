@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import json
 import zlib
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
+import orjson
 from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -86,8 +86,8 @@ async def _json_body(request: Request) -> Any:
     if not body.strip():
         raise ApiError(400, "Empty body: send one OpenLineage event as JSON")
     try:
-        return json.loads(body)
-    except ValueError as exc:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
         raise ApiError(400, f"Invalid JSON in request body: {exc}") from None
 
 

