@@ -249,3 +249,24 @@ def test_case_sensitive_quoted_columns() -> None:
 )
 def test_functions_across_dialects(dialect: str, sql: str, pairs: set[tuple[str, str]]) -> None:
     assert_columns(sql, pairs, dialect)
+
+
+def test_update_self_row_columns_and_compound_assignment() -> None:
+    assert_columns("UPDATE dbo.t SET val = t.other FROM dbo.t t", {("dbo.t.other", "dbo.t.val")}, "tsql")
+    assert_columns(
+        "UPDATE sr SET sr.Name += wo.Note FROM Production.ScrapReason AS sr JOIN Production.WorkOrder AS wo "
+        "ON sr.ID = wo.ID",
+        {("production.workorder.note", "production.scrapreason.name")},
+        "tsql",
+    )
+    assert_columns("UPDATE t SET n = n + 1", set(), "postgres")
+
+
+def test_update_from_subquery_joined_to_table() -> None:
+    assert_columns(
+        "UPDATE dbo.inventory SET reorder_level = s.quantity, lead = sup.lead_days "
+        "FROM (SELECT product_id, quantity FROM dbo.sales) s JOIN dbo.suppliers sup ON sup.id = s.product_id "
+        "WHERE inventory.product_id = s.product_id",
+        {("dbo.sales.quantity", "dbo.inventory.reorder_level"), ("dbo.suppliers.lead_days", "dbo.inventory.lead")},
+        "tsql",
+    )

@@ -233,3 +233,40 @@ def test_alter_swap_and_exchange() -> None:
 def test_foreign_keys_are_not_sources() -> None:
     assert_tables("CREATE TABLE orders (id int, customer_id int REFERENCES customers(id))", set(), {"orders"},
                   "postgres")
+
+
+def test_user_defined_table_functions_are_sources() -> None:
+    assert_tables("SELECT * FROM TABLE(analytics.core.daily_events()) e", {"ANALYTICS.CORE.DAILY_EVENTS"}, set(),
+                  "snowflake")
+    assert_tables("INSERT INTO t SELECT * FROM my_schema.get_rows(1)", {"my_schema.get_rows"}, {"t"})
+    # built-in generators are not data
+    assert_tables("SELECT seq4() FROM TABLE(GENERATOR(ROWCOUNT => 10))", set(), set(), "snowflake")
+    assert_tables("SELECT * FROM generate_series(1, 10)", set(), set(), "postgres")
+
+
+def test_snowflake_identifier_and_streams() -> None:
+    assert_tables("CREATE TABLE IDENTIFIER('db.sch.t') AS SELECT * FROM s", {"S"}, {"DB.SCH.T"}, "snowflake")
+    assert_tables("CREATE OR REPLACE STREAM st ON TABLE raw.orders", {"RAW.ORDERS"}, {"ST"}, "snowflake")
+
+
+def test_copy_into_table_with_column_list_from_stage_query() -> None:
+    assert_tables(
+        "COPY INTO db.trf.files (name, data) FROM (SELECT METADATA$FILENAME, $1 FROM @db.stg.my_stage) "
+        "FILE_FORMAT = (FORMAT_NAME = 'db.trf.ff')",
+        set(),
+        {"DB.TRF.FILES"},
+        "snowflake",
+    )
+
+
+def test_reading_the_target_only_to_filter_is_not_a_source() -> None:
+    assert_tables(
+        "INSERT INTO master SELECT k, v FROM stage WHERE k NOT IN (SELECT k FROM master)", {"stage"}, {"master"}
+    )
+    # but reading it in FROM is
+    assert_tables("INSERT INTO t SELECT a.x FROM s a JOIN t b ON a.k = b.k", {"s", "t"}, {"t"})
+
+
+def test_slash_slash_comment_lines() -> None:
+    assert_tables("// nightly job header\nSELECT * FROM my_schema.my_table", {"MY_SCHEMA.MY_TABLE"}, set(),
+                  "snowflake")

@@ -42,6 +42,8 @@ _PSEUDO_TABLES = frozenset({"dual", "DUAL"})
 def _is_named_table(node: exp.Table) -> bool:
     """A reference to a stored table (not a table function, stage or file path)."""
     this = node.this
+    if isinstance(this, exp.DynamicIdentifier):  # Snowflake IDENTIFIER('name')
+        return isinstance(this.this, exp.Literal)
     if not isinstance(this, exp.Identifier | exp.Dot):
         return False
     name = node.name
