@@ -130,15 +130,28 @@ def merge_statements(result: LineageResult, statements: list[StatementLineage], 
             has_in.add(dst)
     final: dict[ColumnEdge, Transformation] = {(n, n): tr for n, tr in selfloops.items()}
     complete = True
+    gone = dropped_after_create(statements)
+    written = {dst[0] for dst in has_in}
+
+    def next_of(node: ColumnNode) -> dict[ColumnNode, Transformation] | None:
+        nexts = edges.get(node)
+        if not nexts and node[1] != "*":
+            # tmp.c written here, read later only through tmp.*: follow the star with the column's name
+            star = edges.get((node[0], "*"))
+            if star:
+                nexts = {((d[0], node[1]) if d[1] == "*" else d): t for d, t in star.items()}
+        return nexts
+
     # column paths from columns nothing writes to columns nothing reads, through everything between
-    for root in [n for n in edges if n not in has_in]:
+    roots = [n for n in edges if n not in has_in and not (n[1] == "*" and n[0] in written)]
+    for root in roots:
         stack: list[tuple[ColumnNode, Transformation]] = [(root, Transformation())]
         seen: set[ColumnNode] = set()
         while stack:
             node, tr = stack.pop()
-            nexts = edges.get(node)
+            nexts = next_of(node)
             if node != root and (not nexts or (node[0] not in temp and node[0] not in result.intermediate_tables)):
-                if node[0] not in temp:
+                if node[0] not in gone:
                     key = (root, node)
                     old = final.get(key)
                     final[key] = tr if old is None else old.combine(tr)
@@ -155,7 +168,7 @@ def merge_statements(result: LineageResult, statements: list[StatementLineage], 
         if not complete:
             break
     for (src, dst), tr in final.items():
-        if src[0] in temp:
+        if src[0] in gone:
             continue
         pair = (column_ref(*src), column_ref(*dst))
         result.column_lineage.add(pair)
