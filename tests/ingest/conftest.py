@@ -177,8 +177,9 @@ def maria_source() -> Iterator[MariaSource]:
     """A fresh database on the MariaDB server, with the general log written to a table while it lives."""
     pymysql = pytest.importorskip("pymysql")
     try:
-        admin = pymysql.connect(host=MARIADB["host"], port=MARIADB["port"], user=MARIADB["user"], password="",
-                                autocommit=True)
+        admin = pymysql.connect(
+            host=MARIADB["host"], port=MARIADB["port"], user=MARIADB["user"], password="", autocommit=True
+        )
     except pymysql.MySQLError as exc:  # pragma: no cover - environment without MariaDB
         pytest.skip(f"MariaDB not reachable: {exc}")
     schema = f"hw_ing_{uuid.uuid4().hex[:10]}"
@@ -189,12 +190,20 @@ def maria_source() -> Iterator[MariaSource]:
     cur.execute("SET GLOBAL general_log = ON")
     try:
         cur.execute(f"CREATE DATABASE {schema}")
-        work = pymysql.connect(host=MARIADB["host"], port=MARIADB["port"], user=MARIADB["user"], password="",
-                               database=schema, autocommit=True)
+        work = pymysql.connect(
+            host=MARIADB["host"],
+            port=MARIADB["port"],
+            user=MARIADB["user"],
+            password="",
+            database=schema,
+            autocommit=True,
+        )
         with work.cursor() as w:
             w.execute("CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(50), country CHAR(2))")
             w.execute("CREATE TABLE orders (id INT PRIMARY KEY, customer_id INT, amount DECIMAL(10,2))")
-            w.execute("CREATE TABLE order_facts (order_id INT, customer_name VARCHAR(50), amount DECIMAL(10,2))")
+            w.execute(
+                "CREATE TABLE order_facts (order_id INT, customer_name VARCHAR(50), amount DECIMAL(10,2))"
+            )
             w.execute(
                 "CREATE VIEW big_orders AS SELECT o.id, o.amount, c.name FROM orders o "
                 "JOIN customers c ON c.id = o.customer_id WHERE o.amount > 100"

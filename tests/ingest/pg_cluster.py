@@ -50,9 +50,25 @@ def throwaway_cluster() -> Iterator[str]:
     port = free_port()
     try:
         subprocess.run(
-            _as_owner([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync",
-                       "-E", "UTF8", "--locale=C"], owner),
-            check=True, capture_output=True, timeout=120,
+            _as_owner(
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    "postgres",
+                    "-A",
+                    "trust",
+                    "--no-sync",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                ],
+                owner,
+            ),
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
         opts = (
             f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={sock} -c fsync=off "
@@ -60,9 +76,25 @@ def throwaway_cluster() -> Iterator[str]:
             "-c pg_stat_statements.track=all"
         )
         subprocess.run(
-            _as_owner([str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(root / "log"), "-w",
-                       "-t", "60", "start"], owner),
-            check=True, capture_output=True, timeout=90,
+            _as_owner(
+                [
+                    str(bindir / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-o",
+                    opts,
+                    "-l",
+                    str(root / "log"),
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ],
+                owner,
+            ),
+            check=True,
+            capture_output=True,
+            timeout=90,
         )
         dsn = f"postgresql://postgres@127.0.0.1:{port}/postgres"
         deadline = time.time() + 30
@@ -78,6 +110,7 @@ def throwaway_cluster() -> Iterator[str]:
     finally:
         subprocess.run(
             _as_owner([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"], owner),
-            capture_output=True, timeout=60,
+            capture_output=True,
+            timeout=60,
         )
         shutil.rmtree(root, ignore_errors=True)

@@ -21,7 +21,7 @@ TABLES = {
     "mart.emails": ["email"],
 }
 
-CSV = '''query_text,database_name,schema_name,user_name,start_time,end_time,duration,aborted
+CSV = """query_text,database_name,schema_name,user_name,start_time,end_time,duration,aborted
 "insert into mart.customer_orders (customer_id, customer_name, total) select c.id, upper(c.name), sum(o.amount) from raw.customers c join raw.orders o on o.customer_id = c.id group by c.id, c.name",shop,raw,etl,2026-01-01 10:00:00,2026-01-01 10:00:05,5.0,false
 "insert into mart.customer_orders (customer_id, customer_name, total) select c.id, upper(c.name), sum(o.amount) from raw.customers c join raw.orders o on o.customer_id = c.id group by c.id, c.name",shop,raw,etl,2026-01-02 10:00:00,2026-01-02 10:00:05,5.0,false
 "select * from customers",shop,raw,bob,,,,
@@ -30,12 +30,14 @@ CSV = '''query_text,database_name,schema_name,user_name,start_time,end_time,dura
 "insert into broken select from where",shop,raw,etl,,,,
 ,shop,raw,etl,,,,
 "insert into mart.emails (email) select email from raw.customers",shop,raw,etl,,,,true
-'''
+"""
 
 
 def seed_catalog(store: Store) -> None:
     items = [
-        AssetInput(type=AssetType.DATABASE_SERVICE, fqn=SVC, name=SVC, attributes={"serviceType": "Snowflake"}),
+        AssetInput(
+            type=AssetType.DATABASE_SERVICE, fqn=SVC, name=SVC, attributes={"serviceType": "Snowflake"}
+        ),
         AssetInput(type=AssetType.DATABASE, fqn=f"{SVC}.shop", name="shop"),
         AssetInput(type=AssetType.DATABASE_SCHEMA, fqn=f"{SVC}.shop.raw", name="raw"),
         AssetInput(type=AssetType.DATABASE_SCHEMA, fqn=f"{SVC}.shop.mart", name="mart"),
@@ -120,8 +122,13 @@ def test_jsonl_directory_into_store(store: Store, tmp_path: Path) -> None:
     (logs / "a.jsonl").write_text(
         json.dumps({"query_text": "insert into mart.emails (email) select email from raw.customers"})
         + "\n{not json\n"
-        + json.dumps({"query_text": "create table mart.big as select id, amount from orders", "database_name": "shop",
-                      "schema_name": "raw"})
+        + json.dumps(
+            {
+                "query_text": "create table mart.big as select id, amount from orders",
+                "database_name": "shop",
+                "schema_name": "raw",
+            }
+        )
         + "\n"
     )
     (logs / "b.csv").write_text(
@@ -148,14 +155,21 @@ def test_jsonl_directory_into_store(store: Store, tmp_path: Path) -> None:
     src = store.get_asset_by_fqn(AssetType.TABLE, f"{SVC}.shop.raw.orders")
     assert src is not None
     edge = store.get_edge(src.pk, big.pk)
-    assert edge is not None and edge.details[0].sqlQuery == "create table mart.big as select id, amount from orders"
+    assert (
+        edge is not None
+        and edge.details[0].sqlQuery == "create table mart.big as select id, amount from orders"
+    )
 
 
 def test_unknown_key_names_closest(tmp_path: Path) -> None:
     log = tmp_path / "q.csv"
     log.write_text("query_text\nselect 1\n")
-    wf = write_workflow(tmp_path / "wf.yaml", source_type="query-log-lineage", service=SVC,
-                        config={"queryLogFilePath": str(log), "queryLogDurations": 2})
+    wf = write_workflow(
+        tmp_path / "wf.yaml",
+        source_type="query-log-lineage",
+        service=SVC,
+        config={"queryLogFilePath": str(log), "queryLogDurations": 2},
+    )
     res = run_ingest("-c", str(wf))
     assert res.exit_code == 2
     assert "unknown key 'queryLogDurations'" in res.output
@@ -172,19 +186,28 @@ def test_bad_config_messages(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "not valid YAML" in res.output
     res = run_ingest("-c", str(tmp_path / "missing.yaml"))
     assert res.exit_code == 2 and "cannot read workflow file" in res.output
-    write_workflow(wf, source_type="query-log-lineage", service=SVC,
-                   config={"queryLogFilePath": "q.csv", "threads": 0})
+    write_workflow(
+        wf, source_type="query-log-lineage", service=SVC, config={"queryLogFilePath": "q.csv", "threads": 0}
+    )
     res = run_ingest("-c", str(wf))
     assert res.exit_code == 2 and "threads" in res.output and "at least 1" in res.output
-    write_workflow(wf, source_type="query-log-lineage", service=SVC,
-                   config={"queryLogFilePath": "q.csv", "dialect": "snowflak"})
+    write_workflow(
+        wf,
+        source_type="query-log-lineage",
+        service=SVC,
+        config={"queryLogFilePath": "q.csv", "dialect": "snowflak"},
+    )
     res = run_ingest("-c", str(wf))
     assert res.exit_code == 2 and "unknown SQL dialect" in res.output
 
 
 def test_unreadable_source_fails(store: Store, tmp_path: Path) -> None:
-    wf = write_workflow(tmp_path / "wf.yaml", source_type="query-log-lineage", service=SVC,
-                        config={"queryLogFilePath": str(tmp_path / "nope.csv")})
+    wf = write_workflow(
+        tmp_path / "wf.yaml",
+        source_type="query-log-lineage",
+        service=SVC,
+        config={"queryLogFilePath": str(tmp_path / "nope.csv")},
+    )
     res = run_ingest("-c", str(wf), "--db-url", store.url, "--json")
     assert res.exit_code == 1
     assert res.summary is not None and res.summary["status"] == "failed"
@@ -200,8 +223,13 @@ def test_unreadable_source_fails(store: Store, tmp_path: Path) -> None:
 def test_rest_sink_unreachable_server(tmp_path: Path) -> None:
     log = tmp_path / "q.csv"
     log.write_text("query_text\nselect 1\n")
-    wf = write_workflow(tmp_path / "wf.yaml", source_type="query-log-lineage", service=SVC,
-                        config={"queryLogFilePath": str(log)}, server="http://127.0.0.1:9")
+    wf = write_workflow(
+        tmp_path / "wf.yaml",
+        source_type="query-log-lineage",
+        service=SVC,
+        config={"queryLogFilePath": str(log)},
+        server="http://127.0.0.1:9",
+    )
     res = run_ingest("-c", str(wf))
     assert res.exit_code == 1
     assert "cannot reach the headwater server" in res.output

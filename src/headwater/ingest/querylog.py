@@ -110,27 +110,80 @@ class QueryLogReader:
             return
         self.files_read += 1
         width = len(header)
+        idx = {name: header.index(name) for name in FIELDS if name in header}
+        iq = idx["query_text"]
+        idb, isc, ius, ist, ien, idu, iab = (
+            idx.get(k, -1)
+            for k in (
+                "database_name",
+                "schema_name",
+                "user_name",
+                "start_time",
+                "end_time",
+                "duration",
+                "aborted",
+            )
+        )
+        name = f.name
+        fromiso = datetime.fromisoformat
         while True:
-            line = reader.line_num + 1
             try:
                 row = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
-                yield BadRow(f"{f.name}:{line}", f"CSV error: {exc}", kind="CSV error")
+                yield BadRow(f"{name}:{reader.line_num}", f"CSV error: {exc}", kind="CSV error")
                 continue
-            if not row or (len(row) == 1 and not row[0].strip()):
+            n = len(row)
+            if n != width:
+                if not row or (n == 1 and not row[0].strip()):
+                    continue
+                if n > width:
+                    yield BadRow(
+                        f"{name}:{reader.line_num}",
+                        f"{n} fields but the header has {width} (quote query_text if it contains commas)",
+                        ",".join(row)[:200],
+                        kind="too many fields",
+                    )
+                    continue
+                row = row + [""] * (width - n)
+            text = row[iq]
+            if not text or text.isspace():
+                yield _record({k: row[i] for k, i in idx.items()}, name, reader.line_num)
                 continue
-            if len(row) > width:
-                yield BadRow(
-                    f"{f.name}:{line}",
-                    f"{len(row)} fields but the header has {width} (quote query_text if it contains commas)",
-                    ",".join(row)[:200],
-                    kind="too many fields",
-                )
+            start = end = dur = None
+            try:
+                if ist >= 0 and row[ist]:
+                    try:
+                        start = fromiso(row[ist])
+                    except ValueError:
+                        start = parse_time(row[ist])
+                if ien >= 0 and row[ien]:
+                    try:
+                        end = fromiso(row[ien])
+                    except ValueError:
+                        end = parse_time(row[ien])
+                if idu >= 0 and row[idu]:
+                    dur = float(row[idu])
+            except ValueError:
+                # let the general path name the field that is wrong
+                yield _record({k: row[i] for k, i in idx.items()}, name, reader.line_num)
                 continue
-            values = dict(zip(header, row, strict=False))
-            yield _record(values, f"{f.name}:{line}")
+            if start is not None and start.tzinfo is None:
+                start = start.replace(tzinfo=UTC)
+            if end is not None and end.tzinfo is None:
+                end = end.replace(tzinfo=UTC)
+            yield QueryRecord(
+                text,
+                (row[idb].strip() or None) if idb >= 0 else None,
+                (row[isc].strip() or None) if isc >= 0 else None,
+                (row[ius].strip() or None) if ius >= 0 else None,
+                start,
+                end,
+                dur,
+                iab >= 0 and row[iab].strip().lower() in _TRUE,
+                name,
+            )
 
 
 def _read_jsonl(fh: Any, name: str) -> Iterator[QueryRecord | BadRow]:
@@ -148,7 +201,7 @@ def _read_jsonl(fh: Any, name: str) -> Iterator[QueryRecord | BadRow]:
                 f"{name}:{n}", "expected a JSON object per line", text[:200], kind="not a JSON object"
             )
             continue
-        yield _record({str(k).lower(): v for k, v in obj.items()}, f"{name}:{n}")
+        yield _record({str(k).lower(): v for k, v in obj.items()}, name, n)
 
 
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f")
@@ -162,6 +215,11 @@ def parse_time(value: Any) -> datetime | None:
         seconds = value / 1000 if value > 1e11 else value
         return datetime.fromtimestamp(seconds, tz=UTC)
     text = str(value).strip()
+    try:
+        dt = datetime.fromisoformat(text)
+        return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    except ValueError:
+        pass
     if text.replace(".", "", 1).isdigit():
         return parse_time(float(text))
     try:
@@ -178,42 +236,65 @@ def parse_time(value: Any) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
-def _opt(values: dict[str, Any], key: str) -> str | None:
-    v = values.get(key)
-    if v is None:
+def _opt(value: Any) -> str | None:
+    if value is None:
         return None
-    s = str(v).strip()
+    s = str(value).strip()
     return s or None
 
 
-def _record(values: dict[str, Any], origin: str) -> QueryRecord | BadRow:
+_TRUE = frozenset(("true", "1", "yes", "t", "y"))
+
+
+def _record(values: dict[str, Any], file: str, line: int) -> QueryRecord | BadRow:
     text = values.get("query_text")
-    if text is None or not str(text).strip():
+    if text is None or (isinstance(text, str) and not text.strip()):
         return BadRow(
-            origin, "missing query_text", json.dumps(values, default=str)[:200], kind="missing query_text"
+            f"{file}:{line}",
+            "missing query_text",
+            json.dumps(values, default=str)[:200],
+            kind="missing query_text",
         )
+    text = str(text)
+    start_raw = values.get("start_time")
+    end_raw = values.get("end_time")
     try:
-        start = parse_time(values.get("start_time"))
-        end = parse_time(values.get("end_time"))
+        start = _time(start_raw) if start_raw else None
+        end = _time(end_raw) if end_raw else None
     except ValueError as exc:
-        return BadRow(origin, str(exc), str(text)[:200], kind="bad time")
+        return BadRow(f"{file}:{line}", str(exc), text[:200], kind="bad time")
     duration = values.get("duration")
-    try:
-        dur = float(duration) if duration not in (None, "") else None
-    except (TypeError, ValueError):
-        return BadRow(origin, f"duration {duration!r} is not a number", str(text)[:200], kind="bad duration")
+    dur = None
+    if duration is not None and duration != "":
+        try:
+            dur = float(duration)
+        except (TypeError, ValueError):
+            return BadRow(
+                f"{file}:{line}", f"duration {duration!r} is not a number", text[:200], kind="bad duration"
+            )
     aborted_raw = values.get("aborted")
-    aborted = (
-        str(aborted_raw).strip().lower() in ("true", "1", "yes", "t") if aborted_raw is not None else False
-    )
+    aborted = bool(aborted_raw) and str(aborted_raw).strip().lower() in _TRUE
+    db = values.get("database_name")
+    schema = values.get("schema_name")
+    user = values.get("user_name")
     return QueryRecord(
-        query_text=str(text),
-        database_name=_opt(values, "database_name"),
-        schema_name=_opt(values, "schema_name"),
-        user_name=_opt(values, "user_name"),
-        start_time=start,
-        end_time=end,
-        duration=dur,
-        aborted=aborted,
-        origin=origin,
+        text,
+        (db.strip() or None) if isinstance(db, str) else _opt(db),
+        (schema.strip() or None) if isinstance(schema, str) else _opt(schema),
+        (user.strip() or None) if isinstance(user, str) else _opt(user),
+        start,
+        end,
+        dur,
+        aborted,
+        f"{file}:{line}",
     )
+
+
+def _time(value: Any) -> datetime | None:
+    if isinstance(value, str):
+        try:
+            dt = datetime.fromisoformat(value)
+        except ValueError:
+            return parse_time(value)
+        return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+    return parse_time(value)

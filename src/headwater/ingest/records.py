@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class QueryRecord:
     """One executed query, as a query log or a database's history reports it."""
 

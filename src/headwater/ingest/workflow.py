@@ -7,6 +7,7 @@ examples), edges added/updated/unchanged and the tables that could not be resolv
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 import time
@@ -78,6 +79,7 @@ class Summary:
     error: str | None = None
     seconds: float = 0.0
     parse_seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds
 
     def fail(self, reason: str, example: str, count: int = 1) -> None:
         self.failure_counts[reason] += count
@@ -121,6 +123,7 @@ class Summary:
             "warnings": self.warnings,
             "seconds": round(self.seconds, 3),
             "parse_seconds": round(self.parse_seconds, 3),
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
 
 
@@ -187,7 +190,9 @@ class Workflow:
             if self.cfg.options.process_query_lineage:
                 self._query_lineage(self._records(connector))
             self.progress.phase("writing lineage", None)
+            t0 = time.perf_counter()
             s.result = self.sink.finish()
+            s.timings["write"] = s.timings.get("write", 0.0) + time.perf_counter() - t0
         finally:
             if connector is not None:
                 s.warnings.extend(connector.warnings)
@@ -256,35 +261,51 @@ class Workflow:
         s = self.summary
         opts = self.cfg.options
         self.progress.phase("reading queries", None)
+        t_read = time.perf_counter()
         combos: dict[tuple[str, str | None, str | None], int] = {}
+        db_filter = (
+            opts.database_filter if (opts.database_filter.includes or opts.database_filter.excludes) else None
+        )
+        schema_filter = (
+            opts.schema_filter if (opts.schema_filter.includes or opts.schema_filter.excludes) else None
+        )
+        rows = 0
         for rec in records:
-            s.rows_read += 1
-            self.progress.advance()
-            if isinstance(rec, BadRow):
+            rows += 1
+            if not rows & 1023:
+                self.progress.advance(1024)
+            if rec.__class__ is BadRow:
+                assert isinstance(rec, BadRow)
                 s.bad_rows += 1
                 s.fail(f"unreadable row: {rec.kind}", f"{rec.origin}: {rec.reason}")
                 continue
+            assert isinstance(rec, QueryRecord)
             if rec.aborted:
                 s.aborted_rows += 1
                 continue
-            if rec.database_name and not opts.database_filter.allows(rec.database_name):
+            if db_filter is not None and rec.database_name and not db_filter.allows(rec.database_name):
                 s.filtered_rows += 1
                 continue
-            if rec.schema_name and not opts.schema_filter.allows(rec.schema_name):
+            if schema_filter is not None and rec.schema_name and not schema_filter.allows(rec.schema_name):
                 s.filtered_rows += 1
                 continue
             key = (rec.query_text, rec.database_name, rec.schema_name)
             combos[key] = combos.get(key, 0) + 1
+        s.rows_read = rows
         reader = getattr(self, "_reader", None)
         if reader is not None:
             for p in reader.problems:
                 s.warnings.append(f"{p.path}: {p.reason}")
+        s.timings["read"] = time.perf_counter() - t_read
         texts = list(dict.fromkeys(k[0] for k in combos))
         s.distinct_queries = len(texts)
         to_parse = [t for t in texts if _WRITE_WORDS.search(t)]
         s.read_only = len(texts) - len(to_parse)
         self.progress.phase("parsing", len(to_parse))
         t0 = time.perf_counter()
+        # what was read stays alive while parsing: keep the collector from rescanning it
+        gc.collect()
+        gc.freeze()
         parsed: dict[str, ParseOutcome] = {}
         for text, outcome in _parse_all(
             to_parse, self.cfg.dialect, opts.parsing_timeout, opts.threads, self.progress
@@ -302,7 +323,8 @@ class Workflow:
                 s.no_lineage += 1
                 continue
             parsed[text] = outcome
-        s.parse_seconds = time.perf_counter() - t0
+        gc.unfreeze()
+        s.parse_seconds = s.timings["parse"] = time.perf_counter() - t0
         queries: list[ParsedQuery] = []
         for (text, db, schema), count in combos.items():
             found = parsed.get(text)
@@ -311,9 +333,11 @@ class Workflow:
             sources, targets, cols, _ = found
             queries.append(ParsedQuery(text, sources, targets, cols, db, schema, count=count))
         self.progress.phase("resolving and writing", len(queries))
+        t0 = time.perf_counter()
         for batch in _batches(queries):
             self.sink.add_lineage(batch)
             self.progress.advance(len(batch))
+        s.timings["resolve"] = time.perf_counter() - t0
 
 
 def _batches(queries: list[ParsedQuery]) -> Iterator[list[ParsedQuery]]:

@@ -212,6 +212,26 @@ class TableIndex:
             for asset in page:
                 self.add(asset)
             after = page[-1].pk
+        self._load_columns(prefix)
+
+    def _load_columns(self, prefix: str) -> None:
+        """Every column of the service's tables, in one pass (per-table reads are far slower)."""
+        from sqlalchemy import select
+
+        from headwater.store import schema as st
+
+        a = st.assets
+        pattern = prefix.replace("%", r"\%").replace("_", r"\_") + "%"
+        stmt = select(a.c.parent_pk, a.c.name, a.c.fqn).where(
+            a.c.type == AssetType.COLUMN.value, a.c.fqn.like(pattern, escape="\\")
+        )
+        table_pks = {t.asset.pk for ts in self.by_name.values() for t in ts}
+        with self.store.read() as conn:
+            for parent_pk, name, fqn in conn.execute(stmt):
+                if parent_pk in table_pks:
+                    self._columns.setdefault(parent_pk, {})[name.lower()] = fqn
+        for pk in table_pks:
+            self._columns.setdefault(pk, {})
 
     def add(self, asset: Asset) -> None:
         try:
