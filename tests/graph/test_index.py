@@ -186,3 +186,36 @@ def test_bulk_paths_small_chunks(store: Store, monkeypatch: pytest.MonkeyPatch) 
     assert len(left) == len([p for p in pairs if pks[3] not in p])
     index = GraphIndex(store)
     assert traverse(index, pks[2], upstream_depth=0, downstream_depth=1).nodes == {pks[4], pks[5]}
+
+
+def test_log_appends_commit_in_seq_order(store: Store) -> None:
+    """A writer appending to the log waits for one that appended before it to commit, so an index
+    never reads a later seq before an earlier one is visible (PostgreSQL hands seqs out early)."""
+    import threading
+    import time
+
+    pks = _assets(store, 4)
+    index = GraphIndex(store)
+    index.refresh()
+    other = Store(store.url, run_migrations=False)
+    done = threading.Event()
+    try:
+        with store.write() as conn:
+            store.put_edges([EdgeWrite(pks[0], pks[1], LineageDetails())], conn=conn)
+
+            def second() -> None:
+                other.put_edges([EdgeWrite(pks[2], pks[3], LineageDetails())])
+                done.set()
+
+            thread = threading.Thread(target=second)
+            thread.start()
+            time.sleep(0.5)
+            assert not done.is_set()  # held back until the first commits
+        thread.join(10)
+        assert done.is_set()
+    finally:
+        other.close()
+    adds = [(e.seq, e.from_pk) for e in store.log_since(0, ["edge_add"])]
+    assert [f for _, f in sorted(adds)] == [pks[0], pks[2]]
+    assert traverse(index, pks[0], upstream_depth=1, downstream_depth=1).nodes == {pks[1]}
+    assert traverse(index, pks[3], upstream_depth=1, downstream_depth=1).nodes == {pks[2]}

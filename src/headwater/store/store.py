@@ -84,6 +84,7 @@ def _log_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 KEY_CHUNK = 10_000  # keys per lookup statement (one bind parameter per key column)
 COPY_MIN = 50  # rows from which PostgreSQL inserts go through COPY
+LOG_LOCK = 727275  # PostgreSQL advisory lock key serialising lineage log appends (see _append_log)
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -500,6 +501,22 @@ class Store:
             out.extend(conn.execute(stmt, params).all())
         return out
 
+    def _append_log(
+        self, conn: Connection, rows: Sequence[dict[str, Any]], *, complete: bool = False
+    ) -> None:
+        """Append entries to the lineage log, in the caller's transaction.
+
+        On PostgreSQL seqs come from a sequence, handed out before commit: two writers could commit
+        out of seq order, and a graph index that had already read the later seq would skip the
+        earlier entry for good. A transaction-scoped advisory lock, taken before the first append
+        and held to commit, makes log appends commit in seq order.
+        """
+        if not rows:
+            return
+        if self.dialect == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOG_LOCK})")
+        self._insert_many(conn, s.lineage_log, rows if complete else _log_rows(rows))
+
     def _insert_many(self, conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
         """Insert rows (all with the same keys) in one go: COPY on PostgreSQL, else executemany."""
         if not rows:
@@ -731,10 +748,7 @@ class Store:
                     .where(s.assets.c.pk.in_(list(chunk)), s.assets.c.deleted.is_(False))
                     .values(deleted=True, updated_at=ts, updated_by=actor)
                 )
-            conn.execute(
-                insert(s.lineage_log),
-                _log_rows([{"at": ts, "kind": "asset_delete", "from_pk": p} for p in pks]),
-            )
+            self._append_log(conn, [{"at": ts, "kind": "asset_delete", "from_pk": p} for p in pks])
         return pks
 
     def restore_asset(self, pk: int, actor: str | None = None) -> None:
@@ -747,10 +761,7 @@ class Store:
                     .where(s.assets.c.pk.in_(list(chunk)))
                     .values(deleted=False, updated_at=ts, updated_by=actor)
                 )
-            conn.execute(
-                insert(s.lineage_log),
-                _log_rows([{"at": ts, "kind": "asset_restore", "from_pk": p} for p in pks]),
-            )
+            self._append_log(conn, [{"at": ts, "kind": "asset_restore", "from_pk": p} for p in pks])
 
     def hard_delete_asset(self, pk: int) -> list[int]:
         """Remove an asset, its descendants and every edge touching them, for good."""
@@ -778,10 +789,7 @@ class Store:
                     conn, row.from_pk, row.to_pk, row.source, details, None, row.created_at, ts
                 )
             conn.execute(delete(s.assets).where(s.assets.c.pk.in_(ids)))
-            conn.execute(
-                insert(s.lineage_log),
-                _log_rows([{"at": ts, "kind": "asset_purge", "from_pk": p} for p in ids]),
-            )
+            self._append_log(conn, [{"at": ts, "kind": "asset_purge", "from_pk": p} for p in ids])
 
     # -- lineage edges ------------------------------------------------------------------------
 
@@ -906,7 +914,7 @@ class Store:
                     for u in detail_updates
                 ],
             )
-        self._insert_many(conn, s.lineage_log, log)  # every row above carries every log column
+        self._append_log(conn, log, complete=True)  # every row above carries every log column
         return result
 
     def _write_details(
@@ -930,20 +938,18 @@ class Store:
             )
             .values(details=text, pipeline_pk=pipeline_pk, updated_at=ts)
         )
-        conn.execute(
-            insert(s.lineage_log),
-            _log_rows(
-                [
-                    {
-                        "at": ts,
-                        "kind": "details_put",
-                        "from_pk": from_pk,
-                        "to_pk": to_pk,
-                        "source": source,
-                        "details": text,
-                    }
-                ]
-            ),
+        self._append_log(
+            conn,
+            [
+                {
+                    "at": ts,
+                    "kind": "details_put",
+                    "from_pk": from_pk,
+                    "to_pk": to_pk,
+                    "source": source,
+                    "details": text,
+                }
+            ],
         )
 
     def _remove_pairs(self, conn: Connection, pairs: Sequence[tuple[int, int]], ts: int) -> int:
@@ -974,7 +980,7 @@ class Store:
                     keys,
                 )
             log.extend({"at": ts, "kind": "edge_remove", "from_pk": f, "to_pk": t} for f, t in chunk)
-        conn.execute(insert(s.lineage_log), _log_rows(log))
+        self._append_log(conn, log)
         return len(pairs)
 
     def delete_edge(self, from_pk: int, to_pk: int) -> bool:
@@ -1025,8 +1031,7 @@ class Store:
             if left is None:
                 conn.execute(delete(s.edges).where(s.edges.c.from_pk == f, s.edges.c.to_pk == t))
                 log.append({"at": ts, "kind": "edge_remove", "from_pk": f, "to_pk": t})
-        if log:
-            conn.execute(insert(s.lineage_log), _log_rows(log))
+        self._append_log(conn, log)
         return removed
 
     def delete_edges_into_by_source(self, to_pk: int, source: str) -> int:
