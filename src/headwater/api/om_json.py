@@ -290,10 +290,42 @@ def create_request_to_input(store: Store, coll: Collection, body: dict[str, Any]
     )
 
 
-def _column_json(col: Asset, children: dict[int, list[Asset]]) -> dict[str, Any]:
+# The keys each kind of column-like child may carry: the SDK's models forbid any other key (the store
+# adds e.g. `ordinalPosition` to every child, which only a table Column has).
+_COLUMN_KEYS = frozenset(
+    {
+        "arrayDataType", "children", "constraint", "customMetrics", "dataLength", "dataType",
+        "dataTypeDisplay", "description", "displayName", "extension", "fullyQualifiedName", "jsonSchema",
+        "name", "ordinalPosition", "precision", "profile", "scale", "tags",
+    }
+)  # fmt: skip
+_FIELD_KEYS = frozenset(
+    {
+        "children",
+        "dataType",
+        "dataTypeDisplay",
+        "description",
+        "displayName",
+        "fullyQualifiedName",
+        "name",
+        "tags",
+    }
+)  # topic messageSchema.schemaFields, searchIndex fields
+_ML_FEATURE_KEYS = frozenset(
+    {"dataType", "description", "featureAlgorithm", "featureSources", "fullyQualifiedName", "name", "tags"}
+)
+_CHILD_KEYS: dict[AssetType, frozenset[str]] = {
+    AssetType.TOPIC: _FIELD_KEYS,
+    AssetType.SEARCH_INDEX: _FIELD_KEYS,
+    AssetType.MLMODEL: _ML_FEATURE_KEYS,
+}
+
+
+def _column_json(col: Asset, children: dict[int, list[Asset]], keys: frozenset[str]) -> dict[str, Any]:
     attrs = dict(col.attributes)
     out: dict[str, Any] = {"name": col.name, **{k: v for k, v in attrs.items() if not k.startswith("_")}}
-    out["dataType"] = attrs.get("dataType") or "UNKNOWN"
+    if attrs.get("dataType") or keys is not _ML_FEATURE_KEYS:  # an ML feature's dataType is optional
+        out["dataType"] = attrs.get("dataType") or "UNKNOWN"
     out["fullyQualifiedName"] = col.fqn
     if col.description:
         out["description"] = col.description
@@ -301,22 +333,27 @@ def _column_json(col: Asset, children: dict[int, list[Asset]]) -> dict[str, Any]
         out["displayName"] = col.display_name
     out.setdefault("tags", [])
     kids = children.get(col.pk) or []
-    if kids:
-        out["children"] = [_column_json(k, children) for k in kids]
+    if kids and "children" in keys:
+        out["children"] = [_column_json(k, children, keys) for k in kids]
     else:
         out.pop("children", None)
-    return out
+    return {k: v for k, v in out.items() if k in keys}
 
 
 def columns_json(store: Store, asset: Asset) -> list[dict[str, Any]]:
-    """The columns of an asset as OpenMetadata Column objects, nested children included."""
+    """The columns of an asset as OpenMetadata Column objects, nested children included.
+
+    For topics, search indexes and ML models, the children are schema fields, index fields and
+    features, each with only the keys its OpenMetadata model allows.
+    """
     all_children: dict[int, list[Asset]] = {}
     frontier = [asset.pk]
     while frontier:
         found = store.columns_of(frontier)
         all_children.update(found)
         frontier = [c.pk for cols in found.values() for c in cols]
-    return [_column_json(c, all_children) for c in all_children.get(asset.pk, [])]
+    keys = _CHILD_KEYS.get(asset.type, _COLUMN_KEYS)
+    return [_column_json(c, all_children, keys) for c in all_children.get(asset.pk, [])]
 
 
 def ancestors(store: Store, asset: Asset) -> list[Asset]:

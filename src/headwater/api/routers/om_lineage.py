@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 import jsonpatch
 from fastapi import APIRouter, Body, Query, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from headwater.api.auth import Editor, Viewer
@@ -122,8 +122,14 @@ def _resolve_pipeline(store: Store, details: LineageDetails) -> int | None:
     return pipe.pk
 
 
-def lineage_json(store: Store, view: LineageView, base: str) -> dict[str, Any]:
-    """OpenMetadata's EntityLineage for a view; edges carry bare ids, pipelines full references."""
+def lineage_json(
+    store: Store, view: LineageView, base: str, *, with_truncated: bool = True
+) -> dict[str, Any]:
+    """OpenMetadata's EntityLineage for a view; edges carry bare ids, pipelines full references.
+
+    `truncated` is headwater's own key: it is left out when `with_truncated` is false and nothing
+    was cut, because the SDK's EntityLineage model forbids keys it does not know.
+    """
     assets = view.all_assets()
     pipeline_ids: set[str] = set()
     merged: dict[tuple[int, int], dict[str, Any]] = {}
@@ -150,15 +156,26 @@ def lineage_json(store: Store, view: LineageView, base: str) -> dict[str, Any]:
             out["description"] = edge.edge_description
         return out
 
-    return {
+    out: dict[str, Any] = {
         "entity": entity_ref(view.root, base),
         "nodes": [entity_ref(a, base) for pk, a in sorted(view.nodes.items()) if pk != view.root.pk],
         "upstreamEdges": [edge_json(e) for e in view.upstream if e.from_pk in assets and e.to_pk in assets],
         "downstreamEdges": [
             edge_json(e) for e in view.downstream if e.from_pk in assets and e.to_pk in assets
         ],
-        "truncated": view.truncated,
     }
+    if with_truncated or view.truncated:
+        out["truncated"] = view.truncated
+    return out
+
+
+def _lineage_response(
+    store: Store, view: LineageView, request: Request, node_limit: int | None
+) -> JSONResponse:
+    """The lineage answer, with `X-Headwater-Truncated`; the `truncated` key only for callers that
+    used headwater's `nodeLimit`, or when the node limit did cut the graph."""
+    body = lineage_json(store, view, base_url(request), with_truncated=node_limit is not None)
+    return JSONResponse(body, headers={"X-Headwater-Truncated": "true" if view.truncated else "false"})
 
 
 def _read_view(
@@ -263,7 +280,7 @@ def get_lineage_by_name(
     nodeLimit: int | None = None,
     includeDeleted: bool = False,
     asOf: str | None = Query(None, description=AS_OF_DOC),
-) -> dict[str, Any]:
+) -> JSONResponse:
     store = store_of(request)
     if asOf is not None:  # issue 9: the graph as it stood at asOf
         root = _root_by_fqn(store, entity, fqn, True)
@@ -271,7 +288,7 @@ def get_lineage_by_name(
     else:
         root = _root_by_fqn(store, entity, fqn, includeDeleted)
         view = _read_view(request, root, upstreamDepth, downstreamDepth, nodeLimit, includeDeleted)
-    return lineage_json(store, view, base_url(request))
+    return _lineage_response(store, view, request, nodeLimit)
 
 
 @router.get("/{entity}/{entity_id}", summary="Lineage of an entity by id")
@@ -285,7 +302,7 @@ def get_lineage_by_id(
     nodeLimit: int | None = None,
     includeDeleted: bool = False,
     asOf: str | None = Query(None, description=AS_OF_DOC),
-) -> dict[str, Any]:
+) -> JSONResponse:
     store = store_of(request)
     if asOf is not None:  # issue 9: the graph as it stood at asOf
         root = _root_by_id(store, entity, entity_id, True)
@@ -293,7 +310,7 @@ def get_lineage_by_id(
     else:
         root = _root_by_id(store, entity, entity_id, includeDeleted)
         view = _read_view(request, root, upstreamDepth, downstreamDepth, nodeLimit, includeDeleted)
-    return lineage_json(store, view, base_url(request))
+    return _lineage_response(store, view, request, nodeLimit)
 
 
 def add_edge(store: Store, edge: EntitiesEdge, who: str | None) -> bool:
