@@ -31,6 +31,7 @@ OPTIONAL_MODULES = (
     "headwater.api.routers.atlan",
     "headwater.api.routers.ingestion",
     "headwater.api.routers.analysis",
+    "headwater.api.routers.om_extra",
 )
 
 SECURITY_HEADERS = {
