@@ -145,7 +145,8 @@ def measure(url: str, token: str, runs: int, pan: bool) -> dict[str, Any]:
 
 
 def measure_pan(page: Any) -> dict[str, float]:
-    """Drag the canvas for ~2 s and record the intervals between animation frames."""
+    """Drag the canvas for ~3 s and record the intervals between animation frames."""
+    page.wait_for_timeout(1500)  # let deferred work (minimap, details) settle first
     box = page.locator(".react-flow__pane").bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.evaluate("""() => { window.__frames = []; let last = performance.now();
@@ -155,7 +156,7 @@ def measure_pan(page: Any) -> dict[str, float]:
     page.mouse.down()
     start = time.monotonic()
     i = 0
-    while time.monotonic() - start < 2.0:
+    while time.monotonic() - start < 3.0:
         i += 1
         dx = 300 * ((i % 120) / 120 - 0.5)
         page.mouse.move(cx + dx, cy + dx / 3)

@@ -351,7 +351,8 @@ const Inner = forwardRef<GraphViewHandle, Props>(function Inner(props, ref) {
         maxZoom={2}
         fitView={false}
       >
-        <Background gap={24} size={1} color="#e2e8f0" />
+        {/* the dot pattern repaints on every pan frame: left out for big graphs */}
+        {nodes.length <= VIRTUALIZE_ABOVE && <Background gap={24} size={1} color="#e2e8f0" />}
         <Controls showInteractive={false} />
         {showMiniMap && nodes.length <= 1500 && (
           <MiniMap
