@@ -18,7 +18,7 @@ def lineage(api: httpx.Client, root: str, at: int | str | None, up: int = 3, dow
     params: dict[str, Any] = {"upstreamDepth": up, "downstreamDepth": down}
     if at is not None:
         params["asOf"] = at
-    return ok(api.get(f"/api/v1/lineage/table/name/{root}", params=params))  # type: ignore[no-any-return]
+    return ok(api.get(f"/api/v1/lineage/table/name/{root}", params=params))
 
 
 EXPECTED_EDGES = {

@@ -52,7 +52,7 @@ def graph(api: httpx.Client) -> None:
 
 
 def impact(api: httpx.Client, **params: Any) -> dict[str, Any]:
-    return ok(api.get("/api/v1/analysis/impact", params=params))  # type: ignore[no-any-return]
+    return ok(api.get("/api/v1/analysis/impact", params=params))
 
 
 def test_asset_impact_paths_types_owners(api: httpx.Client, graph: None) -> None:

@@ -64,7 +64,7 @@ def catalog(api: httpx.Client) -> None:
 
 
 def entity(api: httpx.Client, name: str) -> dict[str, Any]:
-    return ok(api.get(f"/api/v1/tables/name/{name}", params={"fields": "columns,tags,owners"}))  # type: ignore[no-any-return]
+    return ok(api.get(f"/api/v1/tables/name/{name}", params={"fields": "columns,tags,owners"}))
 
 
 def column(api: httpx.Client, table_fqn: str, name: str) -> dict[str, Any]:

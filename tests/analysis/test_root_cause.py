@@ -1,0 +1,200 @@
+"""Root cause analysis with runs from OpenLineage events (failed and late upstream runs first)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.analysis.an_helpers import ok
+
+PG = "postgres://db:5432"
+LAKE = {"namespace": "s3://lake", "name": "raw/events"}
+RAW = {"namespace": PG, "name": "shop.public.raw"}
+STG = {"namespace": PG, "name": "shop.public.stg"}
+MART = {"namespace": PG, "name": "shop.public.mart"}
+_FACET = {"_producer": "https://example.com/p", "_schemaURL": "https://openlineage.io/spec/facets/x.json"}
+
+
+def event(
+    kind: str, run_id: str, job: str, when: datetime, inputs: list[Any], outputs: list[Any], **run_facets: Any
+) -> dict[str, Any]:
+    return {
+        "eventType": kind,
+        "eventTime": when.isoformat().replace("+00:00", "Z"),
+        "producer": "https://example.com/headwater-test",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": run_id, "facets": run_facets},
+        "job": {"namespace": "etl", "name": job, "facets": {}},
+        "inputs": inputs,
+        "outputs": outputs,
+    }
+
+
+def run(
+    api: httpx.Client,
+    job: str,
+    start: datetime,
+    end: datetime | None,
+    state: str,
+    inputs: list[Any],
+    outputs: list[Any],
+    **facets: Any,
+) -> str:
+    rid = str(uuid.uuid4())
+    ok(api.post("/api/v1/lineage", json=event("START", rid, job, start, inputs, outputs)), 201)
+    if end is not None:
+        ok(api.post("/api/v1/lineage", json=event(state, rid, job, end, inputs, outputs, **facets)), 201)
+    return rid
+
+
+@pytest.fixture
+def runs(api: httpx.Client) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    h = timedelta(hours=1)
+    # feed_raw ran hourly, but not for the last two hours: late
+    for k in (4, 3, 2):
+        run(api, "feed_raw", now - k * h, now - k * h + timedelta(minutes=5), "COMPLETE", [LAKE], [RAW])
+    # load_stg: fine three hours ago, failed ten minutes ago
+    run(api, "load_stg", now - 3 * h, now - 3 * h + timedelta(minutes=2), "COMPLETE", [RAW], [STG])
+    failed = run(
+        api,
+        "load_stg",
+        now - timedelta(minutes=10),
+        now - timedelta(minutes=9),
+        "FAIL",
+        [RAW],
+        [STG],
+        errorMessage={**_FACET, "message": "division by zero", "programmingLanguage": "python"},
+    )
+    run(api, "build_mart", now - timedelta(minutes=5), now - timedelta(minutes=4), "COMPLETE", [STG], [MART])
+    ok(api.post("/api/v1/openlineage/flush"))
+    return {"failed": failed}
+
+
+def fqn_of(api: httpx.Client, name: str) -> str:
+    found = ok(api.get("/api/v1/headwater/assets", params={"q": name, "limit": 50}))
+    return next(str(a["fullyQualifiedName"]) for a in found["data"] if a["fullyQualifiedName"].endswith(name))
+
+
+def root_cause(api: httpx.Client, fqn: str, **params: Any) -> dict[str, Any]:
+    return ok(api.get("/api/v1/analysis/rootCause", params={"fqn": fqn, **params}))
+
+
+def test_failed_then_late_then_the_rest(api: httpx.Client, runs: dict[str, Any]) -> None:
+    mart, stg, raw = (fqn_of(api, f"shop.public.{n}") for n in ("mart", "stg", "raw"))
+    lake = fqn_of(api, "raw/events")
+    res = root_cause(api, mart, changedWithinHours=0.000001)
+    order = [(it["fullyQualifiedName"], it["depth"], it["suspicion"]) for it in res["items"]]
+    assert order == [
+        (stg, 1, "run_failed"),  # its writer load_stg failed
+        (raw, 2, "run_failed"),  # the failed job reads it; feed_raw, its writer, is late too
+        (lake, 3, "run_late"),  # feed_raw (lake -> raw) is late
+        (mart, 0, "ok"),  # the root itself: build_mart ran fine
+    ]
+    stg_item = res["items"][0]
+    failed = next(r for r in stg_item["reasons"] if r["kind"] == "run_failed")
+    assert failed == {
+        "kind": "run_failed",
+        "at": failed["at"],
+        "pipeline": "etl.load_stg",
+        "runId": runs["failed"],
+        "state": "FAIL",
+        "reason": "division by zero",
+    }
+    assert [r["kind"] for r in res["items"][1]["reasons"]] == ["run_failed", "run_late"]
+    assert res["items"][1]["path"] == [raw, stg, mart]
+    assert res["items"][2]["type"] == "container"
+    late = res["items"][2]["runs"][0]
+    assert late["pipeline"]["fullyQualifiedName"] == "etl.feed_raw" and late["late"] is True
+    assert late["state"] == "COMPLETE" and late["lateReason"].endswith("usual interval 3600000 ms")
+    # every job with its latest run, failed first, then late, then fine
+    assert [(p["pipeline"]["fullyQualifiedName"], p["status"]) for p in res["pipelines"]] == [
+        ("etl.load_stg", "run_failed"),
+        ("etl.feed_raw", "run_late"),
+        ("etl.build_mart", "ok"),
+    ]
+    assert (
+        res["pipelines"][0]["runId"] == runs["failed"]
+        and res["pipelines"][0]["errorMessage"] == "division by zero"
+    )
+    # depth-limited
+    assert [it["fullyQualifiedName"] for it in root_cause(api, mart, maxDepth=1)["items"]] == [stg, mart]
+    # with the default window the edges (all just written) are recent changes too
+    recent = root_cause(api, mart)
+    assert "edge_changed" in [r["kind"] for r in recent["items"][2]["reasons"]]
+    assert [it["fullyQualifiedName"] for it in recent["items"]] == [stg, raw, lake, mart]
+
+
+def test_manual_edges_and_pipelines_without_runs(api: httpx.Client) -> None:
+    from tests.analysis.an_helpers import edge, fqn, schema, table
+
+    schema(api)
+    for n in ("a", "b", "c"):
+        table(api, n, ["x"])
+    ok(api.put("/api/v1/services/pipelineServices", json={"name": "airflow", "serviceType": "Airflow"}), 201)
+    pipe = ok(api.put("/api/v1/pipelines", json={"name": "nightly", "service": "airflow"}), 201)
+    edge(api, fqn("a"), fqn("b"), pipeline={"id": pipe["id"], "type": "pipeline"})
+    edge(api, fqn("b"), fqn("c"))
+    res = root_cause(api, fqn("c"), changedWithinHours=0.000001)
+    assert [(it["fullyQualifiedName"], it["suspicion"]) for it in res["items"]] == [
+        (fqn("b"), "ok"),
+        (fqn("a"), "ok"),
+    ]
+    a_item = res["items"][1]
+    assert a_item["runs"] == [
+        {
+            "pipeline": {
+                "id": pipe["id"],
+                "type": "pipeline",
+                "fullyQualifiedName": "airflow.nightly",
+                "name": "nightly",
+                "deleted": False,
+            },
+            "state": None,
+        }
+    ]
+    assert a_item["edges"][0]["pipelines"] == ["airflow.nightly"] and a_item["edges"][0]["sources"] == [
+        "Manual"
+    ]
+    assert res["pipelines"] == []
+    fresh = root_cause(api, fqn("c"))
+    assert [it["suspicion"] for it in fresh["items"]] == ["edge_changed", "edge_changed"]
+
+
+def test_run_diff_between_two_openlineage_runs(api: httpx.Client) -> None:
+    import time
+
+    extra = {"namespace": PG, "name": "shop.public.extra"}
+    now = datetime.now(UTC)
+    first = run(
+        api, "build_mart", now - timedelta(minutes=30), now - timedelta(minutes=29), "COMPLETE", [STG], [MART]
+    )
+    ok(api.post("/api/v1/openlineage/flush"))
+    time.sleep(1.2)
+    second = run(
+        api,
+        "build_mart",
+        now - timedelta(minutes=5),
+        now - timedelta(minutes=4),
+        "COMPLETE",
+        [STG, extra],
+        [MART],
+    )
+    ok(api.post("/api/v1/openlineage/flush"))
+    res = ok(api.get("/api/v1/analysis/diff", params={"runA": first, "runB": second}))
+    assert res["runs"] == [first, second]
+    assert res["pipeline"]["fullyQualifiedName"] == "etl.build_mart"
+    added = [
+        (e["fromEntity"]["fullyQualifiedName"], e["toEntity"]["fullyQualifiedName"])
+        for e in res["edges"]["added"]
+    ]
+    assert added == [(fqn_of(api, "shop.public.extra"), fqn_of(api, "shop.public.mart"))]
+    assert res["edges"]["removed"] == []
+    # the same runs the other way round give the same window
+    assert (
+        ok(api.get("/api/v1/analysis/diff", params={"runA": second, "runB": first}))["edges"] == res["edges"]
+    )
