@@ -173,3 +173,33 @@ def test_last_fire_time() -> None:
     assert last_fire_time(secs, datetime(2026, 1, 1, 0, 0, 7, 500000, tzinfo=UTC)) == datetime(
         2026, 1, 1, 0, 0, 5, tzinfo=UTC
     )
+
+
+def test_pipelines_cli(server: LiveServer, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from headwater.cli.main import app
+
+    seed_catalog(server.store)
+    wf = tmp_path / "wf.yaml"
+    wf.write_text(yaml.safe_dump(_workflow(tmp_path)))
+    cli = CliRunner()
+    common = ["--server", server.url, "--token", server.editor_token]
+
+    def run(*args: str) -> str:
+        res = cli.invoke(app, ["ingest", "pipelines", *args, *common])
+        assert res.exit_code == 0, res.output
+        return res.output
+
+    out = run("deploy", "-c", str(wf), "--name", "nightly", "--schedule", "@daily")
+    assert f"deployed {SVC}.nightly" in out
+    assert "0 0 * * *" in run("list")
+    out = run("run", f"{SVC}.nightly")
+    assert '"edges_added": 1' in out
+    assert "success" in run("status", f"{SVC}.nightly")
+    assert "query-log-lineage for service wh: success" in run("logs", f"{SVC}.nightly")
+    assert "disabled" in run("disable", f"{SVC}.nightly")
+    assert "enabled" in run("enable", f"{SVC}.nightly")
+    res = cli.invoke(app, ["ingest", "pipelines", "run", "wh.nope", *common])
+    assert res.exit_code == 1 and "404" in res.output
+    run("delete", f"{SVC}.nightly")

@@ -250,3 +250,52 @@ def test_text_summary_and_filters(store: Store, tmp_path: Path) -> None:
     assert "distinct queries: 5" in res.output
     assert "edges added: 2" in res.output
     assert "nowhere_table" in res.output.lower()
+
+
+def test_threads_parse_in_worker_processes(store: Store, tmp_path: Path) -> None:
+    seed_catalog(store)
+    log = tmp_path / "many.csv"
+    lines = ["query_text,database_name,schema_name"]
+    for i in range(260):
+        lines.append(
+            f'"insert into mart.emails (email) select email from raw.customers where id > {i}",shop,raw'
+        )
+    log.write_text("\n".join(lines) + "\n")
+    wf = write_workflow(
+        tmp_path / "wf.yaml",
+        source_type="query-log-lineage",
+        service=SVC,
+        config={"queryLogFilePath": str(log), "threads": 2},
+    )
+    res = run_ingest("-c", str(wf), "--db-url", store.url, "--json")
+    assert res.exit_code == 0, res.output
+    assert res.summary is not None
+    assert res.summary["distinct_queries"] == 260 and res.summary["parsed"] == 260
+    assert res.summary["edges_added"] == 1
+
+
+def test_view_lineage_of_known_views_through_rest(
+    server: LiveServer, api: httpx.Client, tmp_path: Path
+) -> None:
+    """A query-log workflow also reads the definitions of the service's views the server knows."""
+    seed_catalog(server.store)
+    server.store.upsert_assets(
+        [
+            AssetInput(
+                type=AssetType.TABLE,
+                fqn=f"{SVC}.shop.mart.v_emails",
+                name="v_emails",
+                attributes={"tableType": "View", "schemaDefinition": "SELECT c.email FROM raw.customers c"},
+                columns=[ColumnInput(name="email")],
+            )
+        ]
+    )
+    log = tmp_path / "q.csv"
+    log.write_text("query_text\nselect 1\n")
+    res = run_ingest("-c", str(_workflow(tmp_path, server, log)), "--json")
+    assert res.exit_code == 0, res.output
+    assert res.summary is not None and res.summary["views"] == 1
+    got = edges(api, f"{SVC}.shop.mart.v_emails")
+    d = got[(f"{SVC}.shop.raw.customers", f"{SVC}.shop.mart.v_emails")]
+    assert d["source"] == "ViewLineage"
+    assert column_pairs(d) == {(f"{SVC}.shop.raw.customers.email", f"{SVC}.shop.mart.v_emails.email")}

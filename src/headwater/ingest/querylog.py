@@ -169,10 +169,6 @@ class QueryLogReader:
                 # let the general path name the field that is wrong
                 yield _record({k: row[i] for k, i in idx.items()}, name, reader.line_num)
                 continue
-            if start is not None and start.tzinfo is None:
-                start = start.replace(tzinfo=UTC)
-            if end is not None and end.tzinfo is None:
-                end = end.replace(tzinfo=UTC)
             yield QueryRecord(
                 text,
                 (row[idb].strip() or None) if idb >= 0 else None,
@@ -208,16 +204,17 @@ _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S
 
 
 def parse_time(value: Any) -> datetime | None:
-    """A time as OpenMetadata writes it (``YYYY-MM-DD HH:MM:SS``), ISO 8601, or epoch seconds/ms."""
+    """A time as OpenMetadata writes it (``YYYY-MM-DD HH:MM:SS``), ISO 8601, or epoch seconds/ms;
+    returned naive, in UTC."""
     if value is None or value == "":
         return None
     if isinstance(value, int | float):
         seconds = value / 1000 if value > 1e11 else value
-        return datetime.fromtimestamp(seconds, tz=UTC)
+        return datetime.fromtimestamp(seconds, tz=UTC).replace(tzinfo=None)
     text = str(value).strip()
     try:
         dt = datetime.fromisoformat(text)
-        return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+        return dt.astimezone(UTC).replace(tzinfo=None) if dt.tzinfo else dt
     except ValueError:
         pass
     if text.replace(".", "", 1).isdigit():
@@ -233,7 +230,7 @@ def parse_time(value: Any) -> datetime | None:
                 continue
         else:
             raise ValueError(f"unreadable time {text!r} (use YYYY-MM-DD HH:MM:SS)") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).replace(tzinfo=None) if dt.tzinfo else dt
 
 
 def _opt(value: Any) -> str | None:
@@ -296,5 +293,5 @@ def _time(value: Any) -> datetime | None:
             dt = datetime.fromisoformat(value)
         except ValueError:
             return parse_time(value)
-        return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+        return dt.astimezone(UTC).replace(tzinfo=None) if dt.tzinfo is not None else dt
     return parse_time(value)

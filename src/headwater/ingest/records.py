@@ -8,7 +8,8 @@ from datetime import datetime
 
 @dataclass(slots=True)
 class QueryRecord:
-    """One executed query, as a query log or a database's history reports it."""
+    """One executed query, as a query log or a database's history reports it (times without a
+    zone are UTC)."""
 
     query_text: str
     database_name: str | None = None

@@ -14,11 +14,11 @@ import httpx
 
 from headwater.ingest.config import FilterPattern, WorkflowConfig
 from headwater.ingest.records import ColumnInfo, TableInfo
-from headwater.ingest.writer import LineageWriter, ParsedQuery, WriteResult
+from headwater.ingest.writer import LineageWriter, ParsedQuery, TableIndex, WriteResult
 from headwater.model.types import AssetType
 from headwater.store import Store
 
-BATCH = 500
+BATCH = 2000
 
 
 class SinkError(Exception):
@@ -59,7 +59,9 @@ def writer_options(cfg: WorkflowConfig) -> dict[str, Any]:
     }
 
 
-def writer_from_options(store: Store, opts: dict[str, Any], actor: str | None = "ingestion") -> LineageWriter:
+def writer_from_options(
+    store: Store, opts: dict[str, Any], actor: str | None = "ingestion", index: TableIndex | None = None
+) -> LineageWriter:
     def fp(key: str) -> FilterPattern | None:
         data = opts.get(key)
         if not data or not (data.get("includes") or data.get("excludes")):
@@ -75,6 +77,7 @@ def writer_from_options(store: Store, opts: dict[str, Any], actor: str | None = 
         schema_filter=fp("schemaFilterPattern"),
         table_filter=fp("tableFilterPattern"),
         actor=actor,
+        index=index,
     )
 
 

@@ -270,27 +270,30 @@ class Workflow:
             opts.schema_filter if (opts.schema_filter.includes or opts.schema_filter.excludes) else None
         )
         rows = 0
+        bad_row = BadRow
+        get = combos.get
         for rec in records:
             rows += 1
             if not rows & 1023:
                 self.progress.advance(1024)
-            if rec.__class__ is BadRow:
+            if rec.__class__ is bad_row:
                 assert isinstance(rec, BadRow)
                 s.bad_rows += 1
                 s.fail(f"unreadable row: {rec.kind}", f"{rec.origin}: {rec.reason}")
                 continue
-            assert isinstance(rec, QueryRecord)
-            if rec.aborted:
+            if rec.aborted:  # type: ignore[union-attr]
                 s.aborted_rows += 1
                 continue
-            if db_filter is not None and rec.database_name and not db_filter.allows(rec.database_name):
+            db = rec.database_name  # type: ignore[union-attr]
+            schema = rec.schema_name  # type: ignore[union-attr]
+            if db_filter is not None and db and not db_filter.allows(db):
                 s.filtered_rows += 1
                 continue
-            if schema_filter is not None and rec.schema_name and not schema_filter.allows(rec.schema_name):
+            if schema_filter is not None and schema and not schema_filter.allows(schema):
                 s.filtered_rows += 1
                 continue
-            key = (rec.query_text, rec.database_name, rec.schema_name)
-            combos[key] = combos.get(key, 0) + 1
+            key = (rec.query_text, db, schema)  # type: ignore[union-attr]
+            combos[key] = get(key, 0) + 1
         s.rows_read = rows
         reader = getattr(self, "_reader", None)
         if reader is not None:

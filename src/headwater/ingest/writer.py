@@ -310,6 +310,7 @@ class LineageWriter:
         schema_filter: Any = None,
         database_filter: Any = None,
         actor: str | None = "ingestion",
+        index: TableIndex | None = None,
     ) -> None:
         self.store = store
         self.service = service
@@ -317,7 +318,7 @@ class LineageWriter:
         self.create_partial = create_partial
         self.filters = (database_filter, schema_filter, table_filter)
         self.actor = actor
-        self.index: TableIndex | None = None
+        self.index: TableIndex | None = index
         self._cache: dict[tuple[str, str | None, str | None], tuple[Asset | None, str]] = {}
         self._edges: dict[tuple[int, int, str], _EdgeAcc] = {}
         self.result = WriteResult()

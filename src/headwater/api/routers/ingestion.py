@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
 from typing import Any
 
 from fastapi import APIRouter, Body, FastAPI, Query, Request
@@ -18,8 +20,8 @@ from headwater.api.errors import ApiError
 from headwater.ingest.config import ConfigError
 from headwater.ingest.pipelines import PipelineScheduler, PipelineStore, run_json
 from headwater.ingest.sink import table_from_json, views_of, writer_from_options
-from headwater.ingest.writer import ParsedQuery
-from headwater.store import ConflictError
+from headwater.ingest.writer import ParsedQuery, TableIndex
+from headwater.store import ConflictError, Store
 
 log = logging.getLogger("headwater.ingest")
 
@@ -168,11 +170,34 @@ def delete_pipeline(request: Request, pid: str, who: Editor) -> dict[str, Any]:
 # -- the REST sink's endpoints ------------------------------------------------------------------
 
 
-def _writer(request: Request, body: dict[str, Any]) -> Any:
+# The service's table index, reused by the sink's batches while the catalog has no new asset.
+_INDEXES: dict[tuple[int, str], tuple[int, float, TableIndex]] = {}
+_INDEX_TTL = 60.0
+_INDEX_LOCK = threading.Lock()
+
+
+def _table_index(store: Store, service: str) -> TableIndex:
+    key = (id(store), service)
+    max_pk = store.max_asset_pk()
+    with _INDEX_LOCK:
+        hit = _INDEXES.get(key)
+        if hit is not None and hit[0] == max_pk and time.monotonic() - hit[1] < _INDEX_TTL:
+            return hit[2]
+    index = TableIndex(store, service)
+    with _INDEX_LOCK:
+        if len(_INDEXES) > 64:
+            _INDEXES.clear()
+        _INDEXES[key] = (max_pk, time.monotonic(), index)
+    return index
+
+
+def _writer(request: Request, body: dict[str, Any], *, cached_index: bool = False) -> Any:
     if not body.get("service"):
         raise ApiError(400, "service: name the database service")
+    store = store_of(request)
+    index = _table_index(store, str(body["service"])) if cached_index else None
     try:
-        return writer_from_options(store_of(request), body, actor(request) or "ingestion")
+        return writer_from_options(store, body, actor(request) or "ingestion", index)
     except ConfigError as exc:
         raise ApiError(400, str(exc)) from None
 
@@ -192,7 +217,7 @@ def sink_metadata(request: Request, who: Editor, body: dict[str, Any] = Body(...
 
 @router.post("/api/v1/ingestion/lineage", tags=["Ingestion sink"], summary="Resolve and write parsed queries")
 def sink_lineage(request: Request, who: Editor, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
-    writer = _writer(request, body)
+    writer = _writer(request, body, cached_index=True)
     try:
         queries = [ParsedQuery.from_json(q) for q in body.get("queries") or []]
     except (KeyError, TypeError, ValueError, IndexError) as exc:

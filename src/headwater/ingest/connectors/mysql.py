@@ -221,7 +221,7 @@ class MySQLConnector(Connector):
                     database_name=DEFAULT_DATABASE,
                     schema_name=schema,
                     user_name=str(user_host).split("[")[0] if user_host else None,
-                    start_time=at.replace(tzinfo=UTC) if isinstance(at, datetime) else None,
+                    start_time=at if isinstance(at, datetime) else None,
                     origin="mysql.general_log",
                 )
             )
