@@ -15,10 +15,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from headwater.analysis.asof import AsOfGraph
 from headwater.analysis.common import DIRECT, TRANSFORMATION, columns_by_fqn, hop_kind, owner_names
 from headwater.graph.index import GraphIndex
 from headwater.model.assets import Asset
-from headwater.model.lineage import merge_details
+from headwater.model.lineage import EdgeView, merge_details
 from headwater.model.types import AssetType
 from headwater.store import Store
 
@@ -37,6 +38,31 @@ CSV_HEADER = [
 ]
 
 
+class Reader:
+    """The graph an analysis walks: the live one, or (`at` given) the one as of a past instant."""
+
+    def __init__(self, store: Store, index: GraphIndex, at: int | None = None) -> None:
+        self.store = store
+        self.index = index
+        self.at = at
+        self._then: AsOfGraph | None = AsOfGraph.open(store, index, at) if at is not None else None
+        if self._then is None:
+            index.refresh()
+
+    def downstream_many(self, pks: Sequence[int]) -> dict[int, list[int]]:
+        if self._then is not None:
+            found = self._then.neighbours_many(list(pks), upstream=False)
+            self._then.prefetch_deleted({n for ns in found.values() for n in ns})
+            return found
+        return {pk: self.index.downstream(pk) for pk in pks}
+
+    def is_deleted(self, pk: int) -> bool:
+        return self._then.is_deleted(pk) if self._then is not None else self.index.is_deleted(pk)
+
+    def edges(self, pairs: Sequence[tuple[int, int]]) -> dict[tuple[int, int], EdgeView]:
+        return self._then.edges(pairs) if self._then is not None else self.store.get_edges(pairs)
+
+
 @dataclass(frozen=True)
 class ColumnHop:
     """One column mapping followed downstream: `from_column` feeds `to_column` of `to_pk`."""
@@ -50,21 +76,21 @@ class ColumnHop:
 
 
 def column_hops(
-    store: Store, index: GraphIndex, sources: dict[int, set[str]], *, include_deleted: bool = False
+    reader: Reader, sources: dict[int, set[str]], *, include_deleted: bool = False
 ) -> list[ColumnHop]:
     """The mappings out of the given columns, grouped by the asset that holds them.
 
     `sources` maps an asset pk to the column FQNs of interest in it.
     """
     pairs: list[tuple[int, int]] = []
-    for pk in sources:
-        for dst in index.downstream(pk):
-            if include_deleted or not index.is_deleted(dst):
+    for pk, dsts in reader.downstream_many(list(sources)).items():
+        for dst in dsts:
+            if include_deleted or not reader.is_deleted(dst):
                 pairs.append((pk, dst))
     hops: list[ColumnHop] = []
     if not pairs:
         return hops
-    edges = store.get_edges(pairs)
+    edges = reader.edges(pairs)
     for pair in pairs:
         edge = edges.get(pair)
         if edge is None:
@@ -125,18 +151,23 @@ def impact_of_asset(
     types: Sequence[str] | None = None,
     node_limit: int = 100_000,
     include_deleted: bool = False,
+    at: int | None = None,
 ) -> ImpactResult:
-    """Every asset downstream of `root` up to `max_depth`, each with its shortest path."""
-    index.refresh()
+    """Every asset downstream of `root` up to `max_depth`, each with its shortest path.
+
+    With `at` (epoch ms), on the graph as it stood then (`deleted` as it was then too).
+    """
+    reader = Reader(store, index, at)
     parent: dict[int, int] = {}
     depth: dict[int, int] = {root.pk: 0}
     frontier = [root.pk]
     truncated = False
     for level in range(1, max_depth + 1):
         nxt: list[int] = []
+        neigh = reader.downstream_many(frontier)
         for node in frontier:
-            for other in index.downstream(node):
-                if other in depth or (not include_deleted and index.is_deleted(other)):
+            for other in neigh[node]:
+                if other in depth or (not include_deleted and reader.is_deleted(other)):
                     continue
                 if len(depth) - 1 >= node_limit:
                     truncated = True
@@ -166,6 +197,8 @@ def impact_of_asset(
         asset = assets[pk]
         if wanted and asset.type.value not in wanted:
             continue
+        if at is not None:
+            asset = asset.model_copy(update={"deleted": reader.is_deleted(pk)})
         row = _asset_row(asset, d, path_of(pk))
         row["via"] = assets[parent[pk]].fqn if parent[pk] in assets else None
         result.rows.append(row)
@@ -183,14 +216,16 @@ def impact_of_column(
     types: Sequence[str] | None = None,
     node_limit: int = 100_000,
     include_deleted: bool = False,
+    at: int | None = None,
 ) -> ImpactResult:
     """Every column downstream of `column` (an FQN in `table`), hop by hop through column mappings.
 
     Each row tells the kind of its last hop (`hop`: direct or transformation, with `function`) and
     of the whole path (`pathKind`: direct only when every hop is a copy). `types` filters on the
-    type of the asset holding the column (table, dashboardDataModel, ...).
+    type of the asset holding the column (table, dashboardDataModel, ...). With `at` (epoch ms), on
+    the graph and column mappings as they stood then.
     """
-    index.refresh()
+    reader = Reader(store, index, at)
     # state per reached column: (depth, parent column, hop kind, function, holder pk, path kind)
     reached: dict[str, tuple[int, str | None, str | None, str | None, int, str]] = {
         column: (0, None, None, None, table.pk, DIRECT)
@@ -200,17 +235,19 @@ def impact_of_column(
     frontier_cols = [c.pk for c in col_assets.values()]
     truncated = False
     for level in range(1, max_depth + 1):
-        hops = column_hops(store, index, frontier, include_deleted=include_deleted)
+        hops = column_hops(reader, frontier, include_deleted=include_deleted)
         # edges between column assets themselves (column-level processes)
-        direct_pairs = [(pk, dst) for pk in frontier_cols for dst in index.downstream(pk)]
+        direct_pairs = [
+            (pk, dst) for pk, dsts in reader.downstream_many(frontier_cols).items() for dst in dsts
+        ]
         if direct_pairs:
             by_pk = store.get_assets_by_pks({p for pair in direct_pairs for p in pair})
-            edges = store.get_edges(direct_pairs)
+            edges = reader.edges(direct_pairs)
             for f, t in direct_pairs:
                 src, dst = by_pk.get(f), by_pk.get(t)
                 if src is None or dst is None or dst.type is not AssetType.COLUMN or dst.parent_pk is None:
                     continue
-                if not include_deleted and dst.deleted:
+                if not include_deleted and reader.is_deleted(t):
                     continue
                 fn = None
                 edge = edges.get((f, t))
@@ -261,7 +298,11 @@ def impact_of_column(
         if d == 0:
             continue
         holder = holders.get(holder_pk)
-        if holder is None or (not include_deleted and holder.deleted):
+        if holder is None:
+            continue
+        if at is not None:
+            holder = holder.model_copy(update={"deleted": reader.is_deleted(holder_pk)})
+        if not include_deleted and holder.deleted:
             continue
         if wanted and holder.type.value not in wanted and AssetType.COLUMN.value not in wanted:
             continue

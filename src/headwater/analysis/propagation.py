@@ -45,7 +45,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from headwater.analysis.common import DIRECT, HOP_KINDS, TRANSFORMATION, hop_kind
-from headwater.analysis.impact import column_hops
+from headwater.analysis.impact import Reader, column_hops
 from headwater.graph.index import GraphIndex
 from headwater.model.assets import Asset
 from headwater.model.lineage import merge_details
@@ -331,7 +331,7 @@ class Propagator:
             frontier: dict[int, set[str]] = {holder.pk: {src.fqn}}
             tables_done: set[int] = {holder.pk}
             for depth in range(1, rule.max_depth + 1):
-                hops = column_hops(self.store, self.index, frontier)
+                hops = column_hops(Reader(self.store, self.index), frontier)
                 cols = self._columns([h.to_column for h in hops])
                 self._load({h.to_pk for h in hops})
                 nxt: dict[int, set[str]] = {}

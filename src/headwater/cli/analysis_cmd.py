@@ -86,19 +86,21 @@ def impact_cmd(
     asset_type: Annotated[
         list[str] | None, typer.Option("--asset-type", help="Keep only these types")
     ] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="On the graph as of this instant")] = None,
     fmt: FormatOpt = "table",
     data_dir: DataDir = None,
     db_url: DbUrl = None,
 ) -> None:
     """What breaks if this asset or column is dropped or changed."""
     store, _ = _open(data_dir, db_url)
+    at = _instant(as_of, "--as-of")
     index = GraphIndex(store)
     if type_ == AssetType.COLUMN.value or column:
         if column and type_ != AssetType.COLUMN.value:
-            holder = _root(store, type_, fqn)
+            holder = _root(store, type_, fqn, deleted_ok=at is not None)
             col_fqn = column if column.startswith(holder.fqn + ".") else f"{holder.fqn}.{column}"
         else:
-            col = _root(store, AssetType.COLUMN.value, fqn)
+            col = _root(store, AssetType.COLUMN.value, fqn, deleted_ok=at is not None)
             holder = col
             while holder.type is AssetType.COLUMN and holder.parent_pk is not None:
                 parent = store.get_asset_by_pk(holder.parent_pk)
@@ -106,9 +108,10 @@ def impact_cmd(
                     break
                 holder = parent
             col_fqn = col.fqn
-        result = impact_of_column(store, index, holder, col_fqn, max_depth=depth, types=asset_type)
+        result = impact_of_column(store, index, holder, col_fqn, max_depth=depth, types=asset_type, at=at)
     else:
-        result = impact_of_asset(store, index, _root(store, type_, fqn), max_depth=depth, types=asset_type)
+        root = _root(store, type_, fqn, deleted_ok=at is not None)
+        result = impact_of_asset(store, index, root, max_depth=depth, types=asset_type, at=at)
     if fmt == "json":
         sys.stdout.write(json.dumps({"total": len(result.rows), "data": result.rows}, indent=2) + "\n")
     elif fmt == "csv":

@@ -132,6 +132,7 @@ def impact(
     offset: int = Query(0, ge=0, description="rows to skip"),
     format: str = Query("json", description="json, or csv for the whole result as CSV"),
     includeDeleted: bool = False,
+    asOf: str | None = Query(None, description=AS_OF_DOC),
 ) -> Any:
     """What breaks if this asset or column is dropped or changed.
 
@@ -139,18 +140,20 @@ def impact(
     (FQNs), `type`, `owners` (of the asset, or of the column's asset) and, for columns, `hop`
     (`direct` copy or `transformation`, with the mapping's `function`) and `pathKind` (direct only
     when every hop on the path is a copy). Sorted by depth then FQN; `total` counts all rows,
-    `data` is the page `offset`..`offset+limit`. `format=csv` returns every row as CSV.
+    `data` is the page `offset`..`offset+limit`. `format=csv` returns every row as CSV. With
+    `asOf`, the answer on the graph and column mappings as they stood then.
     """
     store, index = store_of(request), index_of(request)
+    at = instant(asOf)
     depth = _depth(request, maxDepth, settings_of(request).max_depth)
     types = [t.strip() for t in (assetTypes or "").split(",") if t.strip()] or None
     node_limit = max(settings_of(request).node_limit, 100_000)
     if entityType == AssetType.COLUMN.value or column:
         if column and entityType != AssetType.COLUMN.value:
-            holder = _root(store, entityType, fqn, id, includeDeleted)
+            holder = _root(store, entityType, fqn, id, includeDeleted or at is not None)
             column_fqn = column if column.startswith(holder.fqn + ".") else f"{holder.fqn}.{column}"
         else:
-            col = _root(store, AssetType.COLUMN.value, fqn, id, includeDeleted)
+            col = _root(store, AssetType.COLUMN.value, fqn, id, includeDeleted or at is not None)
             holder = _holder_of_column(store, col)
             column_fqn = col.fqn
         result = impact_of_column(
@@ -162,9 +165,10 @@ def impact(
             types=types,
             node_limit=node_limit,
             include_deleted=includeDeleted,
+            at=at,
         )
     else:
-        root = _root(store, entityType, fqn, id, includeDeleted)
+        root = _root(store, entityType, fqn, id, includeDeleted or at is not None)
         result = impact_of_asset(
             store,
             index,
@@ -173,6 +177,7 @@ def impact(
             types=types,
             node_limit=node_limit,
             include_deleted=includeDeleted,
+            at=at,
         )
     if format == "csv":
         return StreamingResponse(impact_csv(result.rows), media_type="text/csv; charset=utf-8")
@@ -187,6 +192,7 @@ def impact(
         "offset": offset,
         "limit": limit,
         "truncated": result.truncated,
+        "asOf": at,
         "data": result.page(offset, limit),
     }
 
