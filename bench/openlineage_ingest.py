@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import Request, Response
 
 REPO = Path(__file__).resolve().parents[1]
 PG_ADMIN = os.environ.get("HEADWATER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -57,7 +58,9 @@ def spark_event(i: int, rng: random.Random, *, jobs: int = 200, tables: int = 20
                         "namespace": ns,
                         "name": ins[(k + j) % 10],
                         "field": fields[(k + j) % 8],
-                        "transformations": [{"type": "DIRECT", "subtype": "IDENTITY" if j == 0 else "TRANSFORMATION"}],
+                        "transformations": [
+                            {"type": "DIRECT", "subtype": "IDENTITY" if j == 0 else "TRANSFORMATION"}
+                        ],
                     }
                     for j in range(2)
                 ]
@@ -108,7 +111,6 @@ def free_port() -> int:
 def serve(db_url: str, port: int, data_dir: str) -> None:
     """Run the real app plus a no-op endpoint (`POST /bench/noop`) under uvicorn."""
     import uvicorn
-    from fastapi import Request, Response
 
     from headwater.api.app import create_app
     from headwater.config import Settings
@@ -139,7 +141,10 @@ def server(db_url: str) -> Iterator[tuple[str, str]]:
         token_file = Path(data_dir, "bench-token")
         while time.monotonic() < deadline:
             try:
-                if token_file.exists() and httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                if (
+                    token_file.exists()
+                    and httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+                ):
                     break
             except httpx.HTTPError:
                 pass
@@ -169,16 +174,28 @@ async def _post_all(url: str, token: str, path: str, bodies: list[bytes], concur
         return time.perf_counter() - start
 
 
-def bench_http(db_url: str, bodies: list[bytes], concurrency: int, clients: int) -> dict[str, float]:
-    """Events/s over HTTP with `clients` processes x `concurrency` connections each."""
+def bench_http(
+    db_url: str, bodies: list[bytes], concurrency: int, clients: int, warmup: list[bytes]
+) -> dict[str, float]:
+    """Events/s over HTTP with `clients` processes x `concurrency` connections each, after a
+    warm-up pass that introduces every job and dataset (first sight creates placeholders)."""
     with server(db_url) as (url, token):
-        # warm up both paths
         asyncio.run(_post_all(url, token, "/bench/noop", bodies[:200], concurrency))
+        if warmup:
+            asyncio.run(_post_all(url, token, "/api/v1/lineage", warmup, concurrency))
+            httpx.post(
+                f"{url}/api/v1/openlineage/flush",
+                params={"timeout": 300},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=400,
+            )
         noop = _multi(url, token, "/bench/noop", bodies, concurrency, clients)
         start = time.perf_counter()
         stored = _multi(url, token, "/api/v1/lineage", bodies, concurrency, clients)
         r = httpx.post(
-            f"{url}/api/v1/openlineage/flush", params={"timeout": 300}, headers={"Authorization": f"Bearer {token}"},
+            f"{url}/api/v1/openlineage/flush",
+            params={"timeout": 300},
+            headers={"Authorization": f"Bearer {token}"},
             timeout=400,
         )
         translated_s = time.perf_counter() - start
@@ -205,8 +222,23 @@ def _multi(url: str, token: str, path: str, bodies: list[bytes], concurrency: in
         files.append(f)
     start = time.perf_counter()
     procs = [
-        subprocess.Popen([sys.executable, __file__, "client", "--url", url, "--token", token, "--path", path,
-                          "--file", str(f), "--concurrency", str(concurrency)])
+        subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "client",
+                "--url",
+                url,
+                "--token",
+                token,
+                "--path",
+                path,
+                "--file",
+                str(f),
+                "--concurrency",
+                str(concurrency),
+            ]
+        )
         for f in files
     ]
     for p in procs:
@@ -215,8 +247,11 @@ def _multi(url: str, token: str, path: str, bodies: list[bytes], concurrency: in
     return time.perf_counter() - start
 
 
-def bench_kafka(db_url: str, bodies: list[bytes]) -> dict[str, float]:
-    """Events/s from a Kafka topic (tansu broker) into the store, then through translation."""
+def bench_kafka(db_url: str, bodies: list[bytes], warmup: list[bytes]) -> dict[str, float]:
+    """Events/s from a Kafka topic (tansu broker) into the store, then through translation;
+    a continuous consumer first drains a warm-up pass, then the measured events are produced."""
+    import threading
+
     from confluent_kafka import Producer
     from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -229,9 +264,19 @@ def bench_kafka(db_url: str, bodies: list[bytes]) -> dict[str, float]:
     port = free_port()
     listener = f"tcp://127.0.0.1:{port}"
     broker_proc = subprocess.Popen(
-        [str(binary), "broker", "--listener-url", listener, "--advertised-listener-url", listener,
-         "--storage-engine", "memory://tansu/", "--silent"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(binary),
+            "broker",
+            "--listener-url",
+            listener,
+            "--advertised-listener-url",
+            listener,
+            "--storage-engine",
+            "memory://tansu/",
+            "--silent",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         broker = f"127.0.0.1:{port}"
@@ -240,26 +285,41 @@ def bench_kafka(db_url: str, bodies: list[bytes]) -> dict[str, float]:
         admin = AdminClient({"bootstrap.servers": broker})
         admin.create_topics([NewTopic(topic, 4, 1)])[topic].result(20)
         producer = Producer({"bootstrap.servers": broker, "linger.ms": 20, "batch.num.messages": 1000})
-        for i, b in enumerate(bodies):
-            producer.produce(topic, b, key=str(i % 64).encode())
-            if i % 5000 == 0:
-                producer.poll(0)
-        producer.flush(60)
+
+        def produce(items: list[bytes]) -> None:
+            for i, b in enumerate(items):
+                producer.produce(topic, b, key=str(i % 64).encode())
+                if i % 2000 == 0:
+                    producer.poll(0)
+            producer.flush(60)
+
         store = Store(db_url)
         ingest = IngestService(store)
         ingest.start()
-        stats = RunStats(service="bench", mode="once")
-        cfg = KafkaBrokerConfig(brokersUrl=broker, topicName=topic, consumerGroupName="bench", poolTimeout=0.5,
-                                sessionTimeout=2)
-        consumer = KafkaEventConsumer(cfg, BatchIngestor(ingest, "bench", IngestionOptions(), stats), batch_size=2000)
-        start = time.perf_counter()
-        consumer.run(max_messages=len(bodies))
-        stored_s = time.perf_counter() - start
+        stats = RunStats(service="bench", mode="continuous")
+        cfg = KafkaBrokerConfig(
+            brokersUrl=broker, topicName=topic, consumerGroupName="bench", poolTimeout=0.2, sessionTimeout=2
+        )
+        consumer = KafkaEventConsumer(
+            cfg, BatchIngestor(ingest, "bench", IngestionOptions(), stats), batch_size=2000
+        )
+        thread = threading.Thread(target=consumer.run, kwargs={"continuous": True}, daemon=True)
+        thread.start()
+        produce(warmup)
+        while stats.stored < len(warmup):
+            time.sleep(0.05)
         assert ingest.wait_idle(600)
+        start = time.perf_counter()
+        produce(bodies)
+        while stats.stored < len(warmup) + len(bodies):
+            time.sleep(0.01)
+        stored_s = time.perf_counter() - start
+        assert ingest.wait_idle(900)
         translated_s = time.perf_counter() - start
+        consumer.stop()
+        thread.join(30)
         ingest.stop()
         store.close()
-        assert stats.stored == len(bodies), stats
         return {"stored_eps": len(bodies) / stored_s, "translated_eps": len(bodies) / translated_s}
     finally:
         broker_proc.terminate()
@@ -304,7 +364,9 @@ def database(backend: str) -> Iterator[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="cmd")
     s = sub.add_parser("serve")
     s.add_argument("--db-url", required=True)
@@ -322,6 +384,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="client processes")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", default="http,kafka")
+    parser.add_argument("--warmup", type=int, default=2000, help="events sent first, not measured")
     args = parser.parse_args()
     if args.cmd == "serve":
         serve(args.db_url, args.port, args.data_dir)
@@ -335,12 +398,13 @@ def main() -> None:
         for kind in args.only.split(","):
             runs = []
             for r in range(args.repeat):
-                bodies = workload(args.events, seed=r + 1)
+                everything = workload(args.warmup + args.events, seed=r + 1)
+                warmup, bodies = everything[: args.warmup], everything[args.warmup :]
                 with database(backend) as url:
                     if kind == "http":
-                        runs.append(bench_http(url, bodies, args.concurrency, args.clients))
+                        runs.append(bench_http(url, bodies, args.concurrency, args.clients, warmup))
                     else:
-                        runs.append(bench_kafka(url, bodies))
+                        runs.append(bench_kafka(url, bodies, warmup))
                 print(json.dumps({"backend": backend, "kind": kind, "run": r, **runs[-1]}), flush=True)
             results[f"{backend}/{kind}"] = {k: statistics.median(x[k] for x in runs) for k in runs[0]}
     print(json.dumps({"medians": results, "events": args.events, "repeat": args.repeat}, indent=2))

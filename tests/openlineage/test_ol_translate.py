@@ -222,3 +222,59 @@ def test_recorded_sequences_through_marquez_api(server: Any, api: httpx.Client) 
     assert use["usage"] == [{"date": "2024-01-02", "readRuns": 1, "writeRuns": 0, "runs": 1}]
     events = api.get("/api/v1/events/lineage", params={"limit": 3}).json()
     assert events["totalCount"] == 15 and len(events["events"]) == 3
+
+
+def test_datasets_match_existing_catalog_assets(store: Store) -> None:
+    from headwater.model.assets import AssetInput, ColumnInput
+    from headwater.model.types import AssetType
+
+    store.upsert_assets(
+        [
+            AssetInput(type=AssetType.DATABASE_SERVICE, fqn="my_pg", name="my_pg"),
+            AssetInput(type=AssetType.DATABASE, fqn="my_pg.shop", name="shop"),
+            AssetInput(type=AssetType.DATABASE_SCHEMA, fqn="my_pg.shop.public", name="public"),
+            AssetInput(
+                type=AssetType.TABLE,
+                fqn="my_pg.shop.public.orders",
+                name="orders",
+                columns=[ColumnInput(name="id"), ColumnInput(name="total")],
+            ),
+            # two services with shop.public.customers: ambiguous, so never guessed
+            AssetInput(type=AssetType.DATABASE_SCHEMA, fqn="my_pg.shop.crm", name="crm"),
+            AssetInput(type=AssetType.TABLE, fqn="my_pg.shop.public.customers", name="customers"),
+            AssetInput(type=AssetType.TABLE, fqn="my_pg.shop.crm.customers", name="customers"),
+            AssetInput(type=AssetType.DATABASE_SERVICE, fqn="pg2", name="pg2"),
+            AssetInput(type=AssetType.DATABASE, fqn="pg2.shop", name="shop"),
+            AssetInput(type=AssetType.DATABASE_SCHEMA, fqn="pg2.shop.public", name="public"),
+            AssetInput(type=AssetType.TABLE, fqn="pg2.shop.public.customers", name="customers"),
+        ]
+    )
+    tr = Translator(store)
+    pg = "postgres://db:5432"
+    schema = {"schema": {"fields": [{"name": "something_else"}]}}
+    ev = make_event(
+        "COMPLETE",
+        inputs=[{"namespace": pg, "name": "shop.public.orders", "facets": schema}],
+        outputs=[{"namespace": pg, "name": "shop.public.customers"}],
+    )
+    tr.append_raw([parse_event(ev)], "test")
+    tr.drain()
+    snap = snapshot(store)
+    assert [(e[0], e[1]) for e in snap["edges"]] == [
+        ("table:my_pg.shop.public.orders", "table:postgres_db_5432.shop.public.customers")
+    ]
+    # the real table keeps its own columns: the catalog owns them
+    orders = store.get_asset_by_fqn("table", "my_pg.shop.public.orders")
+    assert orders is not None and not orders.partial
+    assert [c.name for c in store.columns_of([orders.pk])[orders.pk]] == ["id", "total"]
+    # a namespace mapping picks the service explicitly, as OpenMetadata's namespaceToServiceMapping
+    tr2 = Translator(store, namespace_services={"postgres://other:5432": "my_pg"})
+    ev2 = make_event(
+        "COMPLETE",
+        inputs=[{"namespace": "postgres://other:5432", "name": "shop.crm.customers"}],
+        outputs=[{"namespace": pg, "name": "shop.public.orders"}],
+    )
+    tr2.append_raw([parse_event(ev2)], "test")
+    tr2.drain()
+    pairs = {(e[0], e[1]) for e in snapshot(store)["edges"]}
+    assert ("table:my_pg.shop.crm.customers", "table:my_pg.shop.public.orders") in pairs

@@ -37,7 +37,7 @@ class IngestService:
         *,
         translator: Translator | None = None,
         max_batch: int = 2000,
-        translate_batch: int = 500,
+        translate_batch: int = 200,
     ) -> None:
         self.store = store
         self.translator = translator or Translator(store)

@@ -379,6 +379,14 @@ class Translator:
                         self._datasets[key] = _Resolved(pk, fqns[pk])
         new_rows: list[dict[str, Any]] = []
         ts = now_ms()
+        named = self._catalog_candidates(
+            conn,
+            [
+                ident
+                for ident in idents.values()
+                if not any(k in self._datasets for k in ((ident.namespace, ident.name), *ident.aliases))
+            ],
+        )
         pending: dict[tuple[str, str], tuple[str, str]] = {}  # dataset key -> leaf (type, fqn) to create
         to_create: dict[tuple[str, str], list[AssetInput]] = {}
         assign: list[tuple[list[tuple[str, str]], _Resolved | tuple[str, str]]] = []
@@ -388,7 +396,7 @@ class Translator:
                 (self._datasets[k] for k in keys if k in self._datasets), None
             ) or next((pending[k] for k in keys if k in pending), None)
             if known is None:
-                known = self._match_catalog(conn, ident)
+                known = self._match_catalog(conn, ident, named)
             if known is None:
                 items = self._partial_items(ident)
                 leaf = (items[-1].type.value, items[-1].fqn)
@@ -423,7 +431,32 @@ class Translator:
                 best = (len(prefix), service)
         return best[1] if best else None
 
-    def _match_catalog(self, conn: Connection, ident: DatasetName) -> _Resolved | None:
+    def _catalog_candidates(self, conn: Connection, idents: list[DatasetName]) -> dict[str, list[Any]]:
+        """Real tables and topics named like the new datasets, in one indexed query per 400."""
+        names: set[str] = set()
+        for ident in idents:
+            base = self._table_identity(ident)
+            if base.kind == "table" and base.table:
+                names.add(base.table)
+            elif base.kind == "topic":
+                names.add(base.name)
+        out: dict[str, list[Any]] = {}
+        wanted = sorted(names)
+        for i in range(0, len(wanted), 400):
+            for r in conn.execute(
+                select(s.assets.c.pk, s.assets.c.fqn, s.assets.c.name, s.assets.c.type).where(
+                    s.assets.c.name.in_(wanted[i : i + 400]),
+                    s.assets.c.type.in_([AssetType.TABLE.value, AssetType.TOPIC.value]),
+                    s.assets.c.partial.is_(False),
+                    s.assets.c.deleted.is_(False),
+                )
+            ):
+                out.setdefault(r.name, []).append(r)
+        return out
+
+    def _match_catalog(
+        self, conn: Connection, ident: DatasetName, named_rows: dict[str, list[Any]]
+    ) -> _Resolved | None:
         """An existing (non-placeholder) asset this dataset names, if exactly one fits."""
         table_ident = self._table_identity(ident)
         if table_ident.kind == "table" and table_ident.table:
@@ -438,36 +471,20 @@ class Translator:
                 ).first()
                 if row:
                     return _Resolved(row.pk, row.fqn)
+            # candidates by the indexed name column, then the FQN suffix checked here: a
+            # LIKE '%suffix' would scan the whole catalog for every new dataset
+            named = [r for r in named_rows.get(parts[-1], []) if r.type == AssetType.TABLE.value]
             for n in (len(parts), 2):
-                if n < 2 or n > len(parts):
+                if n < 2 or n > len(parts) or not named:
                     continue
                 suffix = "." + ".".join(_q(p) for p in parts[-n:])
-                like = "%" + suffix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                rows = conn.execute(
-                    select(s.assets.c.pk, s.assets.c.fqn)
-                    .where(
-                        s.assets.c.type == AssetType.TABLE.value,
-                        s.assets.c.partial.is_(False),
-                        s.assets.c.deleted.is_(False),
-                        s.assets.c.fqn.like(like, escape="\\"),
-                    )
-                    .limit(2)
-                ).all()
+                rows = [r for r in named if r.fqn.endswith(suffix)]
                 if len(rows) == 1:
                     return _Resolved(rows[0].pk, rows[0].fqn)
                 if rows:
                     return None  # ambiguous: do not guess
         elif ident.kind == "topic":
-            rows = conn.execute(
-                select(s.assets.c.pk, s.assets.c.fqn)
-                .where(
-                    s.assets.c.type == AssetType.TOPIC.value,
-                    s.assets.c.partial.is_(False),
-                    s.assets.c.deleted.is_(False),
-                    s.assets.c.name == ident.name,
-                )
-                .limit(2)
-            ).all()
+            rows = [r for r in named_rows.get(ident.name, []) if r.type == AssetType.TOPIC.value]
             if len(rows) == 1:
                 return _Resolved(rows[0].pk, rows[0].fqn)
         return None
