@@ -24,12 +24,12 @@ interface Route {
   pipelines: boolean;
 }
 
-const DEFAULTS = { up: 2, down: 2, limit: 1000 };
+export const DEFAULTS = { up: 2, down: 2, limit: 1000 };
 const MAX_DEPTH = 10;
 /** The server's default maximum node limit (HEADWATER_NODE_LIMIT); impact lists want everything. */
 const IMPACT_NODE_LIMIT = 5000;
 
-function parseRoute(): Route | null {
+export function parseRoute(): Route | null {
   const m = location.pathname.match(/^\/explore\/([^/]+)\/([^/]+)\/?$/);
   if (!m) return null;
   const q = new URLSearchParams(location.search);

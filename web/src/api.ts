@@ -60,6 +60,24 @@ async function getJson<T>(path: string): Promise<T> {
   return (await res.json()) as T;
 }
 
+/** Requests started before React mounted (see main.tsx), taken once by the first caller. */
+const prefetched = new Map<string, Promise<unknown>>();
+
+export function prefetch(path: string): void {
+  const p = getJson(path);
+  p.catch(() => undefined); // the real caller sees the error
+  prefetched.set(path, p);
+}
+
+function getJsonOnce<T>(path: string): Promise<T> {
+  const p = prefetched.get(path);
+  if (p) {
+    prefetched.delete(path);
+    return p as Promise<T>;
+  }
+  return getJson<T>(path);
+}
+
 export interface LineageQuery {
   upstreamDepth: number;
   downstreamDepth: number;
@@ -84,7 +102,7 @@ export const api = {
   },
   asset: (id: string) => getJson<AssetDetails>(`/api/v1/headwater/assets/${encodeURIComponent(id)}`),
   lineage: (type: string, id: string, q: LineageQuery) =>
-    getJson<EntityLineage>(
+    getJsonOnce<EntityLineage>(
       `/api/v1/lineage/${encodeURIComponent(type)}/${encodeURIComponent(id)}?${lineageParams(q)}`,
     ),
   lineageByName: (type: string, fqn: string, q: LineageQuery) =>

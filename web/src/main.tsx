@@ -3,9 +3,20 @@ import { createRoot } from "react-dom/client";
 import "@xyflow/react/dist/style.css";
 import "highlight.js/styles/github.css";
 import "./styles.css";
-import { App } from "./App";
+import { App, parseRoute } from "./App";
+import { api, getToken, prefetch } from "./api";
 import { warmLayout } from "./layout";
 
+// Start the lineage request and the layout worker while React boots.
+const route = parseRoute();
+if (route && getToken())
+  prefetch(
+    api.lineageUrl(route.type, route.id, {
+      upstreamDepth: route.up,
+      downstreamDepth: route.down,
+      nodeLimit: route.limit,
+    }),
+  );
 warmLayout();
 
 createRoot(document.getElementById("root")!).render(
