@@ -34,7 +34,9 @@ from headwater.store import NotFoundError, Store, StoreError, now_ms
 
 log = logging.getLogger("headwater.ingest.scheduler")
 
-LEASE_MS = 60_000
+LEASE_MS = 60_000  # a running run's lease, extended every HEARTBEAT_S
+QUEUED_LEASE_MS = 600_000  # a claimed run waiting for a worker thread
+SECRET_KEYS = ("password", "jwttoken", "secret", "token", "privatekey", "credentials")
 HEARTBEAT_S = 10.0
 ALIASES = {
     "@hourly": "0 * * * *",
@@ -185,7 +187,7 @@ class Pipeline:
             "loggerLevel": (self.workflow.get("workflowConfig") or {}).get("loggerLevel", "INFO"),
             "enabled": self.enabled,
             "deployed": self.deployed,
-            "workflow": self.workflow,
+            "workflow": mask_secrets(self.workflow),
             "updatedAt": self.updated_at,
             "updatedBy": self.updated_by,
             "version": 0.1,
@@ -193,6 +195,34 @@ class Pipeline:
         if last_run is not None:
             out["pipelineStatuses"] = last_run
         return out
+
+
+def mask_secrets(data: Any) -> Any:
+    """A copy with passwords and tokens replaced, for API answers (the stored workflow keeps them)."""
+    if isinstance(data, dict):
+        return {
+            k: (
+                "******"
+                if isinstance(v, str) and any(x in str(k).lower() for x in SECRET_KEYS) and v
+                else mask_secrets(v)
+            )
+            for k, v in data.items()
+        }
+    if isinstance(data, list):
+        return [mask_secrets(v) for v in data]
+    return data
+
+
+def unmask_secrets(new: Any, old: Any) -> Any:
+    """Put back stored secrets where an update sends the masked value it was shown."""
+    if isinstance(new, dict) and isinstance(old, dict):
+        return {
+            k: (old[k] if v == "******" and k in old else unmask_secrets(v, old.get(k)))
+            for k, v in new.items()
+        }
+    if isinstance(new, list) and isinstance(old, list) and len(new) == len(old):
+        return [unmask_secrets(a, b) for a, b in zip(new, old, strict=True)]
+    return new
 
 
 def _row_to_pipeline(row: Any) -> Pipeline:
@@ -282,6 +312,8 @@ class PipelineStore:
             if row is not None:
                 if create_only:
                     raise PipelineError(f"ingestion pipeline {fqn!r} already exists; PUT updates it")
+                stored = json.loads(row.workflow)
+                values["workflow"] = json.dumps(unmask_secrets(workflow, stored), sort_keys=True, default=str)
                 conn.execute(update(P).where(P.c.id == row.id).values(values))
                 pid, created = row.id, False
             else:
