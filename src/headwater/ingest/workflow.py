@@ -190,9 +190,10 @@ class Workflow:
             if self.cfg.options.process_query_lineage:
                 self._query_lineage(self._records(connector))
             self.progress.phase("writing lineage", None)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             s.result = self.sink.finish()
-            s.timings["write"] = s.timings.get("write", 0.0) + time.perf_counter() - t0
+            s.timings["write"] = time.perf_counter() - t0
+            s.timings["write_cpu"] = time.process_time() - c0
         finally:
             if connector is not None:
                 s.warnings.extend(connector.warnings)
@@ -261,7 +262,7 @@ class Workflow:
         s = self.summary
         opts = self.cfg.options
         self.progress.phase("reading queries", None)
-        t_read = time.perf_counter()
+        t_read, c_read = time.perf_counter(), time.process_time()
         combos: dict[tuple[str, str | None, str | None], int] = {}
         db_filter = (
             opts.database_filter if (opts.database_filter.includes or opts.database_filter.excludes) else None
@@ -300,12 +301,13 @@ class Workflow:
             for p in reader.problems:
                 s.warnings.append(f"{p.path}: {p.reason}")
         s.timings["read"] = time.perf_counter() - t_read
+        s.timings["read_cpu"] = time.process_time() - c_read
         texts = list(dict.fromkeys(k[0] for k in combos))
         s.distinct_queries = len(texts)
         to_parse = [t for t in texts if _WRITE_WORDS.search(t)]
         s.read_only = len(texts) - len(to_parse)
         self.progress.phase("parsing", len(to_parse))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         # what was read stays alive while parsing: keep the collector from rescanning it
         gc.collect()
         gc.freeze()
@@ -328,6 +330,7 @@ class Workflow:
             parsed[text] = outcome
         gc.unfreeze()
         s.parse_seconds = s.timings["parse"] = time.perf_counter() - t0
+        s.timings["parse_cpu"] = time.process_time() - c0
         queries: list[ParsedQuery] = []
         for (text, db, schema), count in combos.items():
             found = parsed.get(text)
@@ -336,11 +339,12 @@ class Workflow:
             sources, targets, cols, _ = found
             queries.append(ParsedQuery(text, sources, targets, cols, db, schema, count=count))
         self.progress.phase("resolving and writing", len(queries))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for batch in _batches(queries):
             self.sink.add_lineage(batch)
             self.progress.advance(len(batch))
         s.timings["resolve"] = time.perf_counter() - t0
+        s.timings["resolve_cpu"] = time.process_time() - c0
 
 
 def _batches(queries: list[ParsedQuery]) -> Iterator[list[ParsedQuery]]:
