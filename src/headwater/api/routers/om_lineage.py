@@ -389,7 +389,7 @@ def delete_lineage(request: Request, rest: str, _: Editor) -> Response:
         root = _root_by_fqn(store, seg[2], seg[3])
         _delete_by_source(store, root, seg[5], sources)
         return Response(status_code=200)
-    if len(seg) == 4 and seg[2] == "type" and seg[3] in sources:
+    if len(seg) == 4 and seg[2] == "type":  # no entity type is called "type"
         root = _root_by_id(store, seg[0], seg[1])
         _delete_by_source(store, root, seg[3], sources)
         return Response(status_code=200)
