@@ -309,7 +309,6 @@ class Workflow:
         self.progress.phase("parsing", len(to_parse))
         t0, c0 = time.perf_counter(), time.process_time()
         # what was read stays alive while parsing: keep the collector from rescanning it
-        gc.collect()
         gc.freeze()
         parsed: dict[str, ParseOutcome] = {}
         for text, outcome in _parse_all(
