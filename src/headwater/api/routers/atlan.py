@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, FastAPI, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -26,6 +26,7 @@ from headwater.atlan.errors import AtlasError, bad_request, guid_not_found, uniq
 from headwater.atlan.lineage import LineageList
 from headwater.atlan.links import processes_of_edges
 from headwater.atlan.mutate import AtlanWriter
+from headwater.atlan.openlineage import AtlanProjector
 from headwater.atlan.render import entity, type_name
 from headwater.atlan.types import PROCESS_TYPES, asset_type_for
 from headwater.graph import GraphIndex
@@ -49,6 +50,19 @@ class AtlasRoute(APIRoute):
 
 
 router = APIRouter(tags=["Atlan"], route_class=AtlasRoute)
+
+
+def on_startup(app: FastAPI) -> None:
+    """Follow OpenLineage events sent to Atlan's path and save the Atlan assets they mean."""
+    projector = AtlanProjector(app.state.store)
+    app.state.atlan_openlineage = projector
+    projector.start()
+
+
+def on_shutdown(app: FastAPI) -> None:
+    projector: AtlanProjector | None = getattr(app.state, "atlan_openlineage", None)
+    if projector is not None:
+        projector.stop()
 
 
 async def _json(request: Request) -> Any:
