@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import pytest
 
 Seed = Any  # conftest.Seed
 Server = Any  # conftest.Server
@@ -338,3 +339,75 @@ def test_static_files_and_api_paths_untouched(server: Server) -> None:
     assert src.startswith("/assets/") and httpx.get(server.url + src).status_code == 200
     assert httpx.get(server.url + "/api/v1/system/version").json()["version"]
     assert httpx.get(server.url + "/api/v1/lineage/table/" + quote("nope")).status_code in (401, 403)
+
+
+@pytest.mark.slow
+def test_large_graph_renders_every_node_without_overlap(
+    page: Any, server: Server, seed: Seed, artifacts: Path
+) -> None:
+    """Above 300 nodes the built-in layered layout, virtualisation and low-detail nodes take over."""
+    with server.client() as c:
+        c.put("/api/v1/databaseSchemas", json={"name": "big", "database": SHOP}).raise_for_status()
+
+        def table(name: str) -> dict[str, Any]:
+            body = {
+                "name": name,
+                "databaseSchema": f"{SHOP}.big",
+                "columns": [{"name": "id", "dataType": "INT"}],
+            }
+            r = c.put("/api/v1/tables", json=body)
+            r.raise_for_status()
+            return dict(r.json())
+
+        root = table("root")
+        layers = [[root]]
+        for li, size in enumerate((8, 40, 80, 100, 100), start=1):
+            layers.append([table(f"l{li}_{i}") for i in range(size)])
+        for li in range(1, len(layers)):
+            for i, t in enumerate(layers[li]):
+                parents = {i % len(layers[li - 1]), (i * 7 + 3) % len(layers[li - 1])}
+                for p in parents:
+                    edge = {
+                        "fromEntity": {"id": layers[li - 1][p]["id"], "type": "table"},
+                        "toEntity": {"id": t["id"], "type": "table"},
+                    }
+                    c.put("/api/v1/lineage", json={"edge": edge}).raise_for_status()
+        lin = c.get(
+            f"/api/v1/lineage/table/{root['id']}", params={"upstreamDepth": 0, "downstreamDepth": 6}
+        ).json()
+    want = {lin["entity"]["id"]} | {n["id"] for n in lin["nodes"]}
+    assert len(want) == 329
+    page.goto(f"{server.url}/explore/table/{root['id']}?up=0&down=6")
+    wait_rendered(page)
+    assert dom_nodes(page) == want  # the whole graph is in view after the fit
+    assert len(dom_edges(page)) == len(lin["downstreamEdges"])
+    assert page.locator(".hw-lod").count() == len(want)  # zoomed out: low-detail nodes
+    overlaps = page.evaluate(
+        """() => {
+          const r = [...document.querySelectorAll('.react-flow__node')].map(e => e.getBoundingClientRect());
+          let n = 0;
+          for (let i = 0; i < r.length; i++) for (let j = i + 1; j < r.length; j++)
+            if (r[i].left < r[j].right - 0.5 && r[j].left < r[i].right - 0.5 &&
+                r[i].top < r[j].bottom - 0.5 && r[j].top < r[i].bottom - 0.5) n++;
+          return n;
+        }"""
+    )
+    assert overlaps == 0
+    # upstream-to-downstream order: every edge points right
+    x = page.evaluate(
+        "Object.fromEntries([...document.querySelectorAll('[data-testid=graph-node]')]"
+        ".map(e => [e.dataset.nodeId, e.getBoundingClientRect().left]))"
+    )
+    assert all(x[e["fromEntity"]] < x[e["toEntity"]] for e in lin["downstreamEdges"])
+    shot(page, artifacts, "10-large-graph")
+    # zooming in brings back full-detail nodes with their expand buttons
+    node_id = lin["entity"]["id"]
+    box = page.locator(f"[data-testid=graph-node][data-node-id='{node_id}']").bounding_box()
+    for _ in range(12):
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.wheel(0, -300)
+        page.wait_for_timeout(50)
+    page.wait_for_selector(
+        f"[data-testid=graph-node][data-node-id='{node_id}'] [data-testid=expand-up]", timeout=10_000
+    )
+    no_page_errors(page)
