@@ -75,6 +75,8 @@ def _is_race(exc: Exception) -> bool:
 
 
 _LOG_KEYS = ("at", "kind", "from_pk", "to_pk", "source", "details")
+_EDGE_COLS = ("from_pk", "to_pk", "description", "created_at")
+_DETAIL_COLS = ("from_pk", "to_pk", "source", "details", "pipeline_pk", "created_at", "updated_at")
 
 
 def _log_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -84,6 +86,8 @@ def _log_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 KEY_CHUNK = 10_000  # keys per lookup statement (one bind parameter per key column)
 COPY_MIN = 50  # rows from which PostgreSQL inserts go through COPY
+# json.dumps(..., sort_keys=True) builds a new encoder per call; one shared encoder, same text
+_dumps_sorted = json.JSONEncoder(sort_keys=True).encode
 LOG_LOCK = 727275  # PostgreSQL advisory lock key serialising lineage log appends (see _append_log)
 
 
@@ -501,10 +505,12 @@ class Store:
             out.extend(conn.execute(stmt, params).all())
         return out
 
-    def _append_log(
-        self, conn: Connection, rows: Sequence[dict[str, Any]], *, complete: bool = False
-    ) -> None:
-        """Append entries to the lineage log, in the caller's transaction.
+    def _append_log(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        """Append entries (dicts with some of _LOG_KEYS) to the lineage log."""
+        self._append_log_rows(conn, [tuple(r.get(k) for k in _LOG_KEYS) for r in rows])
+
+    def _append_log_rows(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Append entries (tuples in _LOG_KEYS order) to the lineage log, in the caller's transaction.
 
         On PostgreSQL seqs come from a sequence, handed out before commit: two writers could commit
         out of seq order, and a graph index that had already read the later seq would skip the
@@ -515,7 +521,7 @@ class Store:
             return
         if self.dialect == "postgresql":
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOG_LOCK})")
-        self._insert_many(conn, s.lineage_log, rows if complete else _log_rows(rows))
+        self._insert_rows(conn, s.lineage_log, _LOG_KEYS, rows)
 
     def _insert_many(self, conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
         """Insert rows (all with the same keys) in one go: COPY on PostgreSQL, else executemany."""
@@ -523,6 +529,14 @@ class Store:
             return
         names = list(rows[0])
         values = itemgetter(*names)  # a tuple per row (there are always several columns)
+        self._insert_rows(conn, table, names, list(map(values, rows)))
+
+    def _insert_rows(
+        self, conn: Connection, table: Table, names: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        """Insert rows given as tuples in `names` order: COPY on PostgreSQL, else executemany."""
+        if not rows:
+            return
         if self.dialect == "postgresql" and len(rows) >= COPY_MIN:
             raw = conn.connection.driver_connection
             assert raw is not None
@@ -531,12 +545,12 @@ class Store:
                 cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy,
             ):
                 for row in rows:
-                    copy.write_row(values(row))
+                    copy.write_row(row)
             return
         sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
         if self.dialect != "sqlite":
             sql = sql.replace("?", "%s")
-        conn.exec_driver_sql(sql, list(map(values, rows)))
+        conn.exec_driver_sql(sql, list(rows))
 
     def _resolve_parents(self, conn: Connection, items: Sequence[AssetInput]) -> dict[tuple[str, str], int]:
         wanted: dict[tuple[str, str], list[tuple[str, str]]] = {}
@@ -819,37 +833,28 @@ class Store:
                 ("from_pk", "to_pk", "source", "created_at"),
             ):
                 existing_details[(drow.from_pk, drow.to_pk, drow.source)] = drow.created_at
-        new_pairs: list[dict[str, Any]] = []
+        # rows as tuples in column order (see _EDGE_COLS, _DETAIL_COLS, _LOG_KEYS)
+        new_pairs: list[tuple[Any, ...]] = []
         seen_new: set[tuple[int, int]] = set()
         desc_updates: list[dict[str, Any]] = []
-        detail_inserts: list[dict[str, Any]] = []
+        detail_inserts: list[tuple[Any, ...]] = []
         detail_updates: list[dict[str, Any]] = []
-        log: list[dict[str, Any]] = []
+        log: list[tuple[Any, ...]] = []
         result: list[bool] = []
         batch_details: dict[tuple[int, int, str], int] = {}
         for w in writes:
-            pair = (w.from_pk, w.to_pk)
-            is_new = pair not in existing_pairs and pair not in seen_new
-            result.append(pair not in existing_pairs)
-            if is_new:
+            f, t = w.from_pk, w.to_pk
+            pair = (f, t)
+            existed = pair in existing_pairs
+            result.append(not existed)
+            if not existed and pair not in seen_new:
                 seen_new.add(pair)
-                new_pairs.append(
-                    {"from_pk": w.from_pk, "to_pk": w.to_pk, "description": w.description, "created_at": ts}
-                )
-                log.append(
-                    {
-                        "at": ts,
-                        "kind": "edge_add",
-                        "from_pk": w.from_pk,
-                        "to_pk": w.to_pk,
-                        "source": None,
-                        "details": None,
-                    }
-                )
+                new_pairs.append((f, t, w.description, ts))
+                log.append((ts, "edge_add", f, t, None, None))
             elif w.description is not None and existing_pairs.get(pair) != w.description:
-                desc_updates.append({"b_from": w.from_pk, "b_to": w.to_pk, "description": w.description})
+                desc_updates.append({"b_from": f, "b_to": t, "description": w.description})
             source = w.details.source.value
-            key = (w.from_pk, w.to_pk, source)
+            key = (f, t, source)
             created = existing_details.get(key) or batch_details.get(key)
             details = w.details.model_dump(mode="json", exclude_none=True)
             details["source"] = source
@@ -857,37 +862,23 @@ class Store:
             details["createdBy"] = details.get("createdBy") or actor
             details["updatedAt"] = ts
             details["updatedBy"] = actor or details.get("updatedBy")
-            text = json.dumps(details, sort_keys=True)
-            detail_row = {
-                "from_pk": w.from_pk,
-                "to_pk": w.to_pk,
-                "source": source,
-                "details": text,
-                "pipeline_pk": w.pipeline_pk,
-                "created_at": created or ts,
-                "updated_at": ts,
-            }
+            text = _dumps_sorted(details)
             if key in existing_details or key in batch_details:
                 detail_updates.append(
                     {
-                        **{f"b_{k}": v for k, v in detail_row.items() if k in ("from_pk", "to_pk", "source")},
-                        **detail_row,
+                        "b_from_pk": f,
+                        "b_to_pk": t,
+                        "b_source": source,
+                        "details": text,
+                        "pipeline_pk": w.pipeline_pk,
+                        "updated_at": ts,
                     }
                 )
             else:
                 batch_details[key] = ts
-                detail_inserts.append(detail_row)
-            log.append(
-                {
-                    "at": ts,
-                    "kind": "details_put",
-                    "from_pk": w.from_pk,
-                    "to_pk": w.to_pk,
-                    "source": source,
-                    "details": text,
-                }
-            )
-        self._insert_many(conn, s.edges, new_pairs)
+                detail_inserts.append((f, t, source, text, w.pipeline_pk, created or ts, ts))
+            log.append((ts, "details_put", f, t, source, text))
+        self._insert_rows(conn, s.edges, _EDGE_COLS, new_pairs)
         if desc_updates:
             conn.execute(
                 update(s.edges)
@@ -895,7 +886,7 @@ class Store:
                 .values(description=bindparam("description")),
                 desc_updates,
             )
-        self._insert_many(conn, s.edge_details, detail_inserts)
+        self._insert_rows(conn, s.edge_details, _DETAIL_COLS, detail_inserts)
         if detail_updates:
             conn.execute(
                 update(s.edge_details)
@@ -909,12 +900,9 @@ class Store:
                     pipeline_pk=bindparam("pipeline_pk"),
                     updated_at=bindparam("updated_at"),
                 ),
-                [
-                    {k: v for k, v in u.items() if k not in ("from_pk", "to_pk", "source", "created_at")}
-                    for u in detail_updates
-                ],
+                detail_updates,
             )
-        self._append_log(conn, log, complete=True)  # every row above carries every log column
+        self._append_log_rows(conn, log)
         return result
 
     def _write_details(
