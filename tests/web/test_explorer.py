@@ -305,14 +305,38 @@ def test_impact_view_and_csv(page: Any, server: Server, seed: Seed, artifacts: P
     shot(page, artifacts, "08-impact")
     with page.expect_download() as dl:
         page.click("[data-testid=impact-csv]")
-    out = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text(encoding="utf-8"))))
+    ui_text = Path(dl.value.path()).read_text(encoding="utf-8")
+    out = list(csv.DictReader(io.StringIO(ui_text)))
     assert {r["fullyQualifiedName"]: int(r["depth"]) for r in out} == {
         STG_ORDERS: 1,
         REVENUE: 2,
         DAILY: 2,
         DASH: 3,
     }
-    assert set(out[0]) == {"depth", "id", "type", "name", "fullyQualifiedName", "owner"}
+    # the same rows and columns as the server's impact export
+    with server.client() as c:
+        r = c.get("/api/v1/analysis/impact", params={"fqn": ORDERS, "entityType": "table", "format": "csv"})
+        assert r.status_code == 200, r.text
+    api_header, api_rows = _csv_rows(r.text)
+    ui_header, ui_rows = _csv_rows(ui_text)
+    assert ui_header == api_header and "owners" in ui_header
+    assert ui_rows == api_rows
+
+
+def test_impact_without_the_analysis_endpoint(page: Any, server: Server, seed: Seed) -> None:
+    """Against a server without /api/v1/analysis/impact the view walks the lineage endpoint."""
+    page.route(
+        "**/api/v1/analysis/impact**",
+        lambda route: route.fulfill(
+            status=404, content_type="application/json", body='{"code": 404, "message": "Not Found"}'
+        ),
+    )
+    open_lineage(page, server, seed, ORDERS, up=0, down=1)
+    page.click("[data-testid=impact-tab]")
+    page.wait_for_selector("[data-testid=impact-row]")
+    rows = page.locator("[data-testid=impact-row]").all_inner_texts()
+    assert len(rows) == 4
+    assert sorted(r.split()[0] for r in rows) == ["1", "2", "2", "3"]
 
 
 def test_node_limit_cut_is_reported(page: Any, server: Server, seed: Seed, artifacts: Path) -> None:

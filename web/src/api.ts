@@ -109,6 +109,10 @@ export const api = {
     getJson<EntityLineage>(
       `/api/v1/lineage/${encodeURIComponent(type)}/name/${encodeURIComponent(fqn)}?${lineageParams(q)}`,
     ),
+  impact: (q: URLSearchParams) =>
+    getJson<{ data: unknown[]; total: number; truncated?: boolean; maxDepth?: number }>(
+      `/api/v1/analysis/impact?${q}`,
+    ),
   assetUrl: (id: string) => `/api/v1/headwater/assets/${encodeURIComponent(id)}`,
   lineageUrl: (type: string, id: string, q: LineageQuery) =>
     `/api/v1/lineage/${encodeURIComponent(type)}/${encodeURIComponent(id)}?${lineageParams(q)}`,

@@ -228,10 +228,128 @@ interface ImpactRow {
   type: string;
   name: string;
   fqn: string;
-  owner: string;
+  owners: string;
+  parentType: string;
+  parentFqn: string;
+  hop: string;
+  fn: string;
+  pathKind: string;
+  path: string[];
 }
 
+/** The columns of GET /api/v1/analysis/impact?format=csv, so both exports agree. */
+const IMPACT_CSV_HEADER = [
+  "depth",
+  "type",
+  "fullyQualifiedName",
+  "id",
+  "parentType",
+  "parentFullyQualifiedName",
+  "owners",
+  "hop",
+  "function",
+  "pathKind",
+  "path",
+];
+
 const IMPACT_DEPTH = 10;
+
+interface ServerImpactRow {
+  id?: string | null;
+  type: string;
+  fullyQualifiedName: string;
+  name?: string;
+  depth: number;
+  path?: string[];
+  owners?: string[];
+  parentType?: string | null;
+  parentFullyQualifiedName?: string | null;
+  hop?: string | null;
+  function?: string | null;
+  pathKind?: string | null;
+}
+
+/** Impact from the dedicated endpoint (whole graph, owners included). */
+async function serverImpact(target: EntityReference, column: string | null) {
+  const q = new URLSearchParams({ id: target.id, entityType: target.type, limit: "10000" });
+  if (column) q.set("column", column);
+  const r = await api.impact(q);
+  const rows: ImpactRow[] = (r.data as ServerImpactRow[]).map((x) => ({
+    depth: x.depth,
+    id: x.id ?? "",
+    type: x.type,
+    name: x.name ?? x.fullyQualifiedName,
+    fqn: x.fullyQualifiedName,
+    owners: (x.owners ?? []).join(";"),
+    parentType: x.parentType ?? "",
+    parentFqn: x.parentFullyQualifiedName ?? "",
+    hop: x.hop ?? "",
+    fn: x.function ?? "",
+    pathKind: x.pathKind ?? "",
+    path: x.path ?? [],
+  }));
+  return { rows, truncated: !!r.truncated, maxDepth: (r.maxDepth as number) ?? IMPACT_DEPTH };
+}
+
+/** Fallback for servers without /api/v1/analysis/impact: walk the lineage endpoint downstream. */
+async function lineageImpact(target: EntityReference, column: string | null, nodeLimit: number) {
+  let lin;
+  try {
+    lin = await api.lineage(target.type, target.id, { upstreamDepth: 0, downstreamDepth: IMPACT_DEPTH, nodeLimit });
+  } catch (e) {
+    // A server with a lower depth or node limit answers 400: fall back to its defaults.
+    if (e instanceof ApiError && e.status === 400)
+      lin = await api.lineage(target.type, target.id, { upstreamDepth: 0, downstreamDepth: 3 });
+    else throw e;
+  }
+  const g = mergeLineage(emptyGraph(lin.entity), lin);
+  const rows: ImpactRow[] = [];
+  const blank = { owners: "", parentType: "", parentFqn: "", hop: "", fn: "", pathKind: "", path: [] };
+  if (column) {
+    const tr = traceColumn(g, column, ["down"]);
+    const resolve = columnResolver(g.nodes);
+    for (const [c, depth] of tr.depth) {
+      if (c === column) continue;
+      const r = resolve(c);
+      const holder = r ? g.nodes.get(r.nodeId)?.ref : undefined;
+      rows.push({
+        ...blank,
+        depth,
+        id: "",
+        type: "column",
+        name: r?.name ?? c,
+        fqn: c,
+        parentType: holder?.type ?? "",
+        parentFqn: holder?.fullyQualifiedName ?? "",
+      });
+    }
+  } else {
+    const depths = downstreamDepths(g.edges.values(), lin.entity.id);
+    for (const [id, depth] of depths) {
+      const ref = g.nodes.get(id)?.ref;
+      if (id === lin.entity.id || !ref) continue;
+      rows.push({ ...blank, depth, id, type: ref.type, name: label(ref), fqn: ref.fullyQualifiedName ?? "" });
+    }
+  }
+  rows.sort((a, b) => a.depth - b.depth || a.fqn.localeCompare(b.fqn));
+  // Owners are not part of lineage references: fetch asset summaries (bounded).
+  const ids = [...new Set(rows.map((r) => r.id).filter(Boolean))].slice(0, 300);
+  const owners = new Map<string, string>();
+  let i = 0;
+  const worker = async () => {
+    while (i < ids.length) {
+      const id = ids[i++];
+      try {
+        owners.set(id, ownerName((await api.asset(id)).owner));
+      } catch {
+        /* leave blank */
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 6 }, worker));
+  for (const r of rows) r.owners = owners.get(r.id) ?? "";
+  return { rows, truncated: !!lin.truncated, maxDepth: IMPACT_DEPTH };
+}
 
 export function ImpactView({
   target,
@@ -242,76 +360,47 @@ export function ImpactView({
   column: string | null;
   nodeLimit: number;
 }) {
-  const [rows, setRows] = useState<ImpactRow[] | null>(null);
+  const [result, setResult] = useState<{ rows: ImpactRow[]; truncated: boolean; maxDepth: number } | null>(
+    null,
+  );
   const [error, setError] = useState<string | null>(null);
-  const [truncated, setTruncated] = useState(false);
-  const [owners, setOwners] = useState<Map<string, string>>(new Map());
 
   useEffect(() => {
     let cancelled = false;
-    setRows(null);
+    setResult(null);
     setError(null);
-    setOwners(new Map());
-    (async () => {
-      let lin;
-      try {
-        lin = await api.lineage(target.type, target.id, { upstreamDepth: 0, downstreamDepth: IMPACT_DEPTH, nodeLimit });
-      } catch (e) {
-        // A server with a lower depth or node limit answers 400: fall back to its defaults.
-        if (e instanceof ApiError && e.status === 400)
-          lin = await api.lineage(target.type, target.id, { upstreamDepth: 0, downstreamDepth: 3 });
-        else throw e;
-      }
-      const g = mergeLineage(emptyGraph(lin.entity), lin);
-      const out: ImpactRow[] = [];
-      if (column) {
-        const tr = traceColumn(g, column, ["down"]);
-        const resolve = columnResolver(g.nodes);
-        for (const [c, depth] of tr.depth) {
-          if (c === column) continue;
-          const r = resolve(c);
-          out.push({ depth, id: r?.nodeId ?? "", type: "column", name: r?.name ?? c, fqn: c, owner: "" });
-        }
-      } else {
-        const depths = downstreamDepths(g.edges.values(), lin.entity.id);
-        for (const [id, depth] of depths) {
-          if (id === lin.entity.id) continue;
-          const ref = g.nodes.get(id)?.ref;
-          if (!ref) continue;
-          out.push({ depth, id, type: ref.type, name: label(ref), fqn: ref.fullyQualifiedName ?? "", owner: "" });
-        }
-      }
-      out.sort((a, b) => a.depth - b.depth || a.fqn.localeCompare(b.fqn));
-      if (cancelled) return;
-      setRows(out);
-      setTruncated(!!lin.truncated);
-      // Owners are not part of lineage references: fetch asset summaries (bounded).
-      const ids = [...new Set(out.map((r) => r.id).filter(Boolean))].slice(0, 300);
-      const m = new Map<string, string>();
-      let i = 0;
-      const worker = async () => {
-        while (i < ids.length && !cancelled) {
-          const id = ids[i++];
-          try {
-            m.set(id, ownerName((await api.asset(id)).owner));
-          } catch {
-            m.set(id, "");
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: 6 }, worker));
-      if (!cancelled) setOwners(new Map(m));
-    })().catch((e: Error) => !cancelled && setError(e.message));
+    serverImpact(target, column)
+      .catch((e) => {
+        if (e instanceof ApiError && (e.status === 404 || e.status === 405)) return lineageImpact(target, column, nodeLimit);
+        throw e;
+      })
+      .then(
+        (r) => !cancelled && setResult(r),
+        (e: Error) => !cancelled && setError(e.message),
+      );
     return () => {
       cancelled = true;
     };
-  }, [target.id, target.type, column, nodeLimit]);
+  }, [target, column, nodeLimit]);
 
+  const rows = result?.rows ?? null;
   const exportCsv = () => {
     if (!rows) return;
     const csv = toCsv(
-      ["depth", "id", "type", "name", "fullyQualifiedName", "owner"],
-      rows.map((r) => [r.depth, r.id, r.type, r.name, r.fqn, owners.get(r.id) ?? ""]),
+      IMPACT_CSV_HEADER,
+      rows.map((r) => [
+        r.depth,
+        r.type,
+        r.fqn,
+        r.id,
+        r.parentType,
+        r.parentFqn,
+        r.owners,
+        r.hop,
+        r.fn,
+        r.pathKind,
+        r.path.join(" > "),
+      ]),
     );
     download(`impact-${(column ?? target.fullyQualifiedName ?? target.id).replace(/[^\w.-]+/g, "_")}.csv`, csv);
   };
@@ -322,7 +411,7 @@ export function ImpactView({
         <TypeIcon type={column ? "column" : target.type} size={22} />
         <div>
           <h3>Impact of {column ? shortCol(column) : label(target)}</h3>
-          <div className="hw-muted">everything downstream, up to depth {IMPACT_DEPTH}</div>
+          <div className="hw-muted">everything downstream, up to depth {result?.maxDepth ?? IMPACT_DEPTH}</div>
         </div>
       </div>
       {error && <div className="hw-error">{error}</div>}
@@ -330,12 +419,14 @@ export function ImpactView({
       {rows && (
         <>
           <div className="hw-actions">
-            <span data-testid="impact-count">{rows.length} downstream {column ? "columns" : "assets"}</span>
+            <span data-testid="impact-count">
+              {rows.length} downstream {column ? "columns" : "assets"}
+            </span>
             <button onClick={exportCsv} data-testid="impact-csv">
               Export CSV
             </button>
           </div>
-          {truncated && <div className="hw-warn">Result cut by the node limit; raise it to see everything.</div>}
+          {result?.truncated && <div className="hw-warn">Result cut by the node limit.</div>}
           <table className="hw-table hw-impact">
             <thead>
               <tr>
@@ -347,14 +438,18 @@ export function ImpactView({
             </thead>
             <tbody>
               {rows.map((r) => (
-                <tr key={r.fqn} data-testid="impact-row" title={r.fqn}>
+                <tr key={r.fqn} data-testid="impact-row" title={r.path.join(" > ") || r.fqn}>
                   <td>{r.depth}</td>
                   <td>
-                    <div>{r.name}</div>
+                    <div>
+                      {r.type === "column" && r.parentFqn ? `${r.parentFqn.split(".").pop()}.` : ""}
+                      {r.name}
+                      {r.fn && <span className="hw-badge">{r.fn}</span>}
+                    </div>
                     <div className="hw-muted hw-small">{r.fqn}</div>
                   </td>
                   <td>{r.type}</td>
-                  <td>{owners.get(r.id) ?? "…"}</td>
+                  <td>{r.owners || "—"}</td>
                 </tr>
               ))}
             </tbody>
