@@ -348,10 +348,22 @@ def test_cli_query_log_lineage(
         h["_source"]["checksum"] for h in hits
     }
 
-    # a second run skips processed queries and leaves the lineage as it was
-    before = api.get("/api/v1/lineage/export", params={"fqn": f"{SCHEMA}.orders", "upstreamDepth": 3}).text
+    # the view was flagged processedLineage (PATCH tables/name/{fqn}), so the view search skips it
+    assert api.get(f"/api/v1/tables/{ids['view']}").json()["processedLineage"] is True
+
+    # a second run skips processed queries (query_search_index) and processed views: nothing is
+    # written again, so edges and saved queries keep their update times
+    params = {"fqn": f"{SCHEMA}.orders", "upstreamDepth": 3}
+    before = api.get("/api/v1/lineage/export", params=params).text
+    stamps = {
+        pair: (_edge(api, *pair) or {}).get("updatedAt")
+        for pair in ((ids["raw_orders"], ids["orders"]), (ids["orders"], ids["view"]))
+    }
     time.sleep(0.01)
     again = _ingest(om_python, config)
     assert again.returncode == 0, (again.stdout + again.stderr)[-8000:]
-    after = api.get("/api/v1/lineage/export", params={"fqn": f"{SCHEMA}.orders", "upstreamDepth": 3}).text
+    after = api.get("/api/v1/lineage/export", params=params).text
     assert after.splitlines()[1:] and sorted(after.splitlines()) == sorted(before.splitlines())
+    assert {pair: (_edge(api, *pair) or {}).get("updatedAt") for pair in stamps} == stamps
+    requeried = api.get("/api/v1/queries", params={"service": "pg_svc", "limit": 100}).json()["data"]
+    assert {q["checksum"]: q["version"] for q in requeried} == {q["checksum"]: q["version"] for q in queries}
