@@ -87,6 +87,13 @@ def parse_instant(value: str | int | float | None) -> int | None:
     return int(dt.timestamp() * 1000)
 
 
+def _unindexed(column: Any) -> Any:
+    """`column + 0`: keeps the planner off `ix_lineage_log_at` for `at <= T`, which matches nearly
+    the whole log; the pair and target indexes are the selective ones (SQLite otherwise picks the
+    time index and scans the log)."""
+    return column + 0
+
+
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -102,7 +109,7 @@ def details_at(store: Store, pairs: Sequence[Pair], at: int) -> dict[Pair, list[
                 select(log.c.seq, log.c.from_pk, log.c.to_pk, log.c.source, log.c.kind, log.c.details).where(
                     tuple_(log.c.from_pk, log.c.to_pk).in_(list(chunk)),
                     log.c.kind.in_(DETAIL_KINDS),
-                    log.c.at <= at,
+                    _unindexed(log.c.at) <= at,
                 )
             ):
                 key = (r.from_pk, r.to_pk, r.source or "")
@@ -129,7 +136,7 @@ def pairs_exist_at(store: Store, pairs: Sequence[Pair], at: int) -> dict[Pair, b
                 select(log.c.seq, log.c.from_pk, log.c.to_pk, log.c.kind).where(
                     tuple_(log.c.from_pk, log.c.to_pk).in_(list(chunk)),
                     log.c.kind.in_(EDGE_KINDS),
-                    log.c.at <= at,
+                    _unindexed(log.c.at) <= at,
                 )
             ):
                 pair = (r.from_pk, r.to_pk)
@@ -241,7 +248,7 @@ class AsOfGraph:
                         log.c.from_pk.in_(list(chunk)),
                         log.c.to_pk.is_(None),
                         log.c.kind.in_(ASSET_KINDS),
-                        log.c.at <= self.at,
+                        _unindexed(log.c.at) <= self.at,
                     )
                 ):
                     prev = last.get(r.from_pk)
@@ -283,7 +290,7 @@ class AsOfGraph:
                 for chunk in _chunks(todo):
                     for r in conn.execute(
                         select(log.c.seq, log.c.from_pk, log.c.to_pk, log.c.kind).where(
-                            key.in_(list(chunk)), log.c.kind.in_(EDGE_KINDS), log.c.at <= self.at
+                            key.in_(list(chunk)), log.c.kind.in_(EDGE_KINDS), _unindexed(log.c.at) <= self.at
                         )
                     ):
                         pair = (r.from_pk, r.to_pk)
@@ -356,7 +363,7 @@ class AsOfGraph:
                     select(log.c.from_pk, log.c.to_pk).where(
                         and_(
                             log.c.kind == "details_put",
-                            log.c.at <= self.at,
+                            _unindexed(log.c.at) <= self.at,
                             log.c.details.like(f"%{pipeline.id}%"),
                         )
                     )

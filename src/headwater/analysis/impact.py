@@ -96,23 +96,18 @@ def column_hops(
         if edge is None:
             continue
         wanted = sources[pair[0]]
-        for cl in merge_details(edge.details).get("columnsLineage", []):
-            froms = cl.get("fromColumns") or []
-            to = cl.get("toColumn")
-            if not to:
-                continue
-            for col in froms:
-                if col in wanted:
-                    hops.append(
-                        ColumnHop(
-                            col,
-                            to,
-                            pair[0],
-                            pair[1],
-                            cl.get("function"),
-                            hop_kind(cl.get("function"), froms, col),
-                        )
-                    )
+        # the mappings of every source of the edge (what merge_details unions), read directly
+        seen: set[tuple[str, str, str | None]] = set()
+        for details in edge.details:
+            for cl in details.columnsLineage:
+                to = cl.toColumn
+                if not to:
+                    continue
+                for col in cl.fromColumns:
+                    if col in wanted and (col, to, cl.function) not in seen:
+                        seen.add((col, to, cl.function))
+                        kind = hop_kind(cl.function, cl.fromColumns, col)
+                        hops.append(ColumnHop(col, to, pair[0], pair[1], cl.function, kind))
     return hops
 
 
