@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -15,6 +16,20 @@ import pytest
 Seed = Any  # conftest.Seed
 Server = Any  # conftest.Server
 SHOP = "shop_pg.shop"
+# The OpenLineage spec repo's simple COMPLETE event (fluentd test fixture).
+OL_EVENT = {
+    "eventType": "COMPLETE",
+    "eventTime": "2020-12-28T19:52:00.001+10:00",
+    "run": {"runId": "41fb5137-f0fd-4ee5-ba5c-56f8571d1bd7"},
+    "job": {"namespace": "my-scheduler-namespace", "name": "myjob"},
+    "inputs": [
+        {"namespace": "my-datasource-namespace", "name": "instance.schema.input-1"},
+        {"namespace": "my-datasource-namespace", "name": "instance.schema.input-2"},
+    ],
+    "outputs": [{"namespace": "my-datasource-namespace", "name": "instance.schema.output-1"}],
+    "producer": "https://github.com/OpenLineage/OpenLineage/blob/v1-0-0/client",
+    "schemaURL": "https://openlineage.io/spec/1-0-1/OpenLineage.json#/definitions/RunEvent",
+}
 
 ORDERS = f"{SHOP}.raw.orders"
 STG_ORDERS = f"{SHOP}.staging.stg_orders"
@@ -321,6 +336,28 @@ def test_impact_view_and_csv(page: Any, server: Server, seed: Seed, artifacts: P
     ui_header, ui_rows = _csv_rows(ui_text)
     assert ui_header == api_header and "owners" in ui_header
     assert ui_rows == api_rows
+
+
+def test_edge_shows_last_run_of_openlineage_job(page: Any, server: Server, seed: Seed) -> None:
+    with server.client() as c:
+        assert c.post("/api/v1/lineage", json=OL_EVENT).status_code in (200, 201)
+        out: dict[str, Any] = {}
+        for _ in range(50):  # ingestion may finish after the answer
+            found = c.get("/api/v1/headwater/assets", params={"q": "instance.schema.output-1"}).json()["data"]
+            if found:
+                out = found[0]
+                break
+            time.sleep(0.1)
+    assert out, "the OpenLineage output dataset was not created"
+    page.goto(f"{server.url}/explore/{out['type']}/{out['id']}?up=1&down=0")
+    wait_rendered(page)
+    edges = page.locator(".react-flow__edge[data-testid=graph-edge]")
+    assert edges.count() == 2
+    edges.first.dispatch_event("click")
+    page.wait_for_selector("[data-testid=edge-details]")
+    assert "myjob" in page.inner_text("[data-testid=edge-pipeline]")
+    page.wait_for_selector("[data-testid=edge-last-run]", timeout=10_000)
+    assert "COMPLETED" in page.inner_text("[data-testid=edge-last-run]")
 
 
 def test_impact_without_the_analysis_endpoint(page: Any, server: Server, seed: Seed) -> None:

@@ -113,6 +113,11 @@ export const api = {
     getJson<{ data: unknown[]; total: number; truncated?: boolean; maxDepth?: number }>(
       `/api/v1/analysis/impact?${q}`,
     ),
+  /** Marquez-style job (OpenLineage jobs), with its latest run. */
+  job: (namespace: string, name: string) =>
+    getJson<{ latestRun?: Record<string, unknown> | null }>(
+      `/api/v1/namespaces/${encodeURIComponent(namespace)}/jobs/${encodeURIComponent(name)}`,
+    ),
   assetUrl: (id: string) => `/api/v1/headwater/assets/${encodeURIComponent(id)}`,
   lineageUrl: (type: string, id: string, q: LineageQuery) =>
     `/api/v1/lineage/${encodeURIComponent(type)}/${encodeURIComponent(id)}?${lineageParams(q)}`,

@@ -6,7 +6,7 @@ import { TypeIcon } from "../icons";
 import type { AssetDetails, EntityReference } from "../types";
 import { label, ownerName } from "../types";
 import type { ColumnTrace, GEdge, GraphState } from "../graph";
-import { downstreamDepths, emptyGraph, mergeLineage, traceColumn, columnResolver } from "../graph";
+import { PROCESS_TYPES, downstreamDepths, emptyGraph, mergeLineage, traceColumn, columnResolver } from "../graph";
 import { download, toCsv } from "../csv";
 
 hljs.registerLanguage("sql", sql);
@@ -181,7 +181,13 @@ export function EdgeDetails({ graph, edgeKeys }: { graph: GraphState; edgeKeys: 
               {fmtTime(d.createdAt)} {d.createdBy ? `by ${d.createdBy}` : ""}
             </KV>
             <KV k="Last run">
-              {d.lastRun ? <pre className="hw-json">{JSON.stringify(d.lastRun, null, 2)}</pre> : <span className="hw-muted">not reported by the server</span>}
+              <LastRun
+                edgeRun={d.lastRun}
+                jobIds={[
+                  d.pipeline?.id,
+                  ...[f, t].filter((r) => r && PROCESS_TYPES.has(r.type)).map((r) => r!.id),
+                ]}
+              />
             </KV>
             {!!d.columnsLineage?.length && (
               <div className="hw-section">
@@ -214,6 +220,47 @@ export function EdgeDetails({ graph, edgeKeys }: { graph: GraphState; edgeKeys: 
         );
       })}
     </div>
+  );
+}
+
+/** The latest run of the job behind an edge: the edge's pipeline or a process endpoint. Runs are
+ * known for OpenLineage jobs (asset attribute `openlineage: {namespace, name}`), read from the
+ * Marquez-style jobs API. */
+function LastRun({ edgeRun, jobIds }: { edgeRun?: Record<string, unknown> | null; jobIds: (string | undefined)[] }) {
+  const [run, setRun] = useState<Record<string, unknown> | null | undefined>(undefined);
+  const key = jobIds.filter(Boolean).join(",");
+  useEffect(() => {
+    if (edgeRun) return setRun(edgeRun);
+    let cancelled = false;
+    setRun(undefined);
+    (async () => {
+      for (const id of key.split(",").filter(Boolean)) {
+        try {
+          const a = await api.asset(id);
+          const ol = (a.attributes ?? {}).openlineage as { namespace?: string; name?: string } | undefined;
+          if (!ol?.namespace || !ol.name) continue;
+          const job = await api.job(ol.namespace, ol.name);
+          if (job.latestRun) return job.latestRun;
+        } catch {
+          /* no run information for this one */
+        }
+      }
+      return null;
+    })().then((r) => !cancelled && setRun(r));
+    return () => {
+      cancelled = true;
+    };
+  }, [key, edgeRun]);
+  if (run === undefined) return <span className="hw-muted">…</span>;
+  if (run === null) return <span className="hw-muted">no run recorded</span>;
+  const state = String(run.state ?? "");
+  const when = String(run.endedAt ?? run.updatedAt ?? run.createdAt ?? "");
+  return (
+    <span data-testid="edge-last-run">
+      <span className={`hw-badge${/FAIL|ABORT/.test(state) ? " hw-badge-warn" : ""}`}>{state || "run"}</span>{" "}
+      {when.replace("T", " ").replace(/\.\d+/, "")}
+      {typeof run.durationMs === "number" ? ` · ${Math.round(run.durationMs / 100) / 10} s` : ""}
+    </span>
   );
 }
 
