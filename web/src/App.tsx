@@ -288,6 +288,8 @@ export function App() {
         null)
       : null;
   const root = graph?.nodes.get(graph.rootId)?.ref ?? null;
+  /** The node whose details the panel shows: the selected node, else the root (when nothing else is selected). */
+  const panelNode = selection?.kind === "node" ? selectedNode : selection ? null : root;
 
   const startImpact = (ref: EntityReference, column: string | null) => {
     setImpactTarget({ ref, column });
@@ -503,13 +505,13 @@ export function App() {
                         </div>
                       </div>
                     )}
-                    {(selection?.kind === "node" ? selectedNode : root) && !(selection && selection.kind !== "node") && (
+                    {panelNode && (
                       <NodeDetails
-                        node={(selection?.kind === "node" ? selectedNode : root)!}
-                        details={details.get((selection?.kind === "node" ? selectedNode : root)!.id)}
-                        isRoot={(selection?.kind === "node" ? selectedNode : root)!.id === graph.rootId}
+                        node={panelNode}
+                        details={details.get(panelNode.id)}
+                        isRoot={panelNode.id === graph.rootId}
                         onOpen={openAsset}
-                        onImpact={() => startImpact((selection?.kind === "node" ? selectedNode : root)!, null)}
+                        onImpact={() => startImpact(panelNode, null)}
                         onColumn={(fqn) => actions.selectColumn(fqn)}
                         selectedColumn={null}
                       />
