@@ -219,3 +219,18 @@ def test_log_appends_commit_in_seq_order(store: Store) -> None:
     assert [f for _, f in sorted(adds)] == [pks[0], pks[2]]
     assert traverse(index, pks[0], upstream_depth=1, downstream_depth=1).nodes == {pks[1]}
     assert traverse(index, pks[3], upstream_depth=1, downstream_depth=1).nodes == {pks[2]}
+
+
+def test_shared_reads_reuse_one_connection(store: Store) -> None:
+    pks = _assets(store, 3)
+    _put(store, [(pks[0], pks[1]), (pks[1], pks[2])])
+    with store.shared_reads():
+        with store._quick_read() as first, store._quick_read() as second:
+            assert first is second
+        with store.shared_reads():  # nested: still the same one
+            edges = store.get_edges([(pks[0], pks[1]), (pks[1], pks[2]), (pks[2], pks[0])])
+            assets = store.get_assets_by_pks(pks)
+    assert set(edges) == {(pks[0], pks[1]), (pks[1], pks[2])}
+    assert set(assets) == set(pks)
+    with store._quick_read() as a, store._quick_read() as b:
+        assert a is not b  # outside the block each lookup has its own

@@ -13,6 +13,7 @@ import threading
 import time
 from array import array
 from collections.abc import Iterable
+from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
@@ -76,7 +77,8 @@ class GraphIndex:
         src_parts: list[npt.NDArray[np.int64]] = []
         dst_parts: list[npt.NDArray[np.int64]] = []
         for batch in self.store.iter_edge_pairs():
-            arr = np.asarray(batch, dtype=np.int64).reshape(-1, 2)
+            flat = chain.from_iterable(batch)
+            arr = np.fromiter(flat, dtype=np.int64, count=2 * len(batch)).reshape(-1, 2)
             src_parts.append(arr[:, 0])
             dst_parts.append(arr[:, 1])
         src = np.concatenate(src_parts) if src_parts else np.zeros(0, dtype=np.int64)

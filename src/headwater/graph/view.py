@@ -70,8 +70,9 @@ def build_lineage_view(
                 down_pairs.append((f, t))
                 node_pks.add(t)
                 depth.setdefault(t, 1)
-    edges = store.get_edges(up_pairs + down_pairs)
-    assets = store.get_assets_by_pks(node_pks - {root.pk})
+    with store.shared_reads():  # one pooled connection for both lookups
+        edges = store.get_edges(up_pairs + down_pairs)
+        assets = store.get_assets_by_pks(node_pks - {root.pk})
     view = LineageView(root=root, nodes=assets, depth=depth, truncated=result.truncated)
     seen_up: set[tuple[int, int]] = set()
     for pair in up_pairs:
