@@ -286,6 +286,8 @@ class AtlanWriter:
             )
             still_deleted = prior is not None and prior.deleted and p.entity.status == "DELETED"
             new = links.process_pairs(saved, lookup, active=not still_deleted)
+            if prior is not None and old == new and _same_link_entry(prior, saved):
+                continue  # a re-save (or a retried POST): the edges already say this
             links.change(saved, old, new, at)
         links.apply(store, conn, actor)
         return plans, _mutation_response(plans, lookup)
@@ -416,6 +418,15 @@ def _merge_entities(first: EntityIn, later: EntityIn) -> EntityIn:
         status=later.status or first.status,
     )
     return merged
+
+
+def _same_link_entry(before: Asset, after: Asset) -> bool:
+    """Whether the edges' record of a process (name, qualifiedName, SQL) is still right."""
+    return (
+        before.name == after.name
+        and before.fqn == after.fqn
+        and before.attributes.get("sql") == after.attributes.get("sql")
+    )
 
 
 def _check_connection(e: EntityIn) -> None:
