@@ -321,6 +321,7 @@ class LineageWriter:
         self.index: TableIndex | None = index
         self._cache: dict[tuple[str, str | None, str | None], tuple[Asset | None, str]] = {}
         self._edges: dict[tuple[int, int, str], _EdgeAcc] = {}
+        self._fqns: dict[int, str] = {}  # pk -> FQN of the assets edges were built between
         self.result = WriteResult()
 
     # -- metadata --------------------------------------------------------------------------
@@ -492,6 +493,7 @@ class LineageWriter:
                             self.result.unresolved[f"{name} ({why})"] += q.count
                     else:
                         into[name] = asset
+                        self._fqns[asset.pk] = asset.fqn
             if not src_assets or not dst_assets:
                 continue
             idx = self._index()
@@ -550,11 +552,13 @@ class LineageWriter:
             return self.result
         pairs = list({(f, t) for f, t, _ in self._edges})
         existing = self.store.get_edges(pairs)
-        pks = {p for pair in pairs for p in pair}
-        assets = self.store.get_assets_by_pks(pks)
+        fqns = self._fqns
+        missing = {p for pair in pairs for p in pair if p not in fqns}
+        if missing:
+            fqns.update({pk: a.fqn for pk, a in self.store.get_assets_by_pks(missing).items()})
         writes: list[EdgeWrite] = []
         for (f, t, source), acc in self._edges.items():
-            label = f"{assets[f].fqn} -> {assets[t].fqn} [{source}]"
+            label = f"{fqns[f]} -> {fqns[t]} [{source}]"
             old = None
             view = existing.get((f, t))
             if view is not None:
