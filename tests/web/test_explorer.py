@@ -388,6 +388,11 @@ def test_node_limit_cut_is_reported(page: Any, server: Server, seed: Seed, artif
     page.wait_for_selector("[data-testid=truncated-banner]")
     assert "cut" in page.inner_text("[data-testid=truncated-banner]")
     assert len(dom_nodes(page)) <= 3
+    assert page.input_value("[data-testid=node-limit]") == "2"
+    # raising the limit from the toolbar loads the whole graph and the banner goes away
+    page.select_option("[data-testid=node-limit]", "100")
+    page.wait_for_selector("[data-testid=truncated-banner]", state="detached", timeout=10_000)
+    page.wait_for_selector(f"[data-node-id='{seed.id(DASH)}']", timeout=10_000)
     shot(page, artifacts, "09-truncated")
 
 

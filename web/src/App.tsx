@@ -343,6 +343,22 @@ export function App() {
                   ))}
                 </select>
               </label>
+              <label title="Most nodes to load; the server cuts the graph beyond it">
+                limit
+                <select
+                  data-testid="node-limit"
+                  value={route.limit}
+                  onChange={(e) => setRouteParam({ limit: +e.target.value })}
+                >
+                  {[...new Set([100, 250, 500, 1000, 2000, 5000, route.limit])]
+                    .sort((a, b) => a - b)
+                    .map((n) => (
+                      <option key={n} value={n}>
+                        {n}
+                      </option>
+                    ))}
+                </select>
+              </label>
               <label title="Show pipelines/processes as nodes instead of folding them into edges">
                 <input
                   type="checkbox"
