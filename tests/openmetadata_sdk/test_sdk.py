@@ -36,6 +36,7 @@ ENTITY_KEYS = [
     "dotted",
     "storedProcedure",
     "dashboardService",
+    "chart",
     "dashboard",
     "dashboardDataModel",
     "pipelineService",
@@ -120,6 +121,7 @@ def test_catalog_create_and_read_back(sdk: SdkRunner, api: httpx.Client) -> None
     )
     assert res["upsert"] == {"id": created["report"]["id"], "description": "daily report"}
     assert res["service_type"] == "Postgres"
+    assert res["dashboard_charts"] == ["looker.revenue"]
     # the connection password came back masked
     svc = api.get("/api/v1/services/databaseServices/name/pg_svc").json()
     assert svc["connection"]["config"]["authType"]["password"] != "not-a-secret"

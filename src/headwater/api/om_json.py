@@ -375,11 +375,43 @@ _REF_FIELD = {
 }
 
 
+# Create-request fields that name other entities by FQN where the entity holds references:
+# field -> the type the FQNs name (None: entities headwater does not keep, such as domains).
+_FQN_LIST_FIELDS: dict[str, AssetType | None] = {
+    "charts": AssetType.CHART,
+    "dataModels": AssetType.DASHBOARD_DATA_MODEL,
+    "domains": None,
+    "dataProducts": None,
+}
+
+
+def _references(
+    store: Store, value: Any, asset_type: AssetType | None, base_url: str
+) -> list[dict[str, Any]]:
+    """FQN strings of a create request as the EntityReferences the entity carries (unknown ones dropped)."""
+    refs: list[dict[str, Any]] = []
+    for item in value if isinstance(value, list) else []:
+        if isinstance(item, dict) and item.get("id") and item.get("type"):
+            refs.append(item)
+        elif isinstance(item, str) and asset_type is not None:
+            found = store.get_asset_by_fqn(asset_type, item)
+            if found is not None:
+                refs.append(entity_ref(found, base_url))
+    return refs
+
+
 def entity_json(store: Store, asset: Asset, base_url: str) -> dict[str, Any]:
     """The full OpenMetadata entity for an asset."""
     doc: dict[str, Any] = {
         k: v for k, v in asset.attributes.items() if not k.startswith("_") and k not in ("partial",)
     }
+    for field, ref_type in _FQN_LIST_FIELDS.items():
+        if field in doc:
+            refs = _references(store, doc[field], ref_type, base_url)
+            if refs:
+                doc[field] = refs
+            else:
+                doc.pop(field)
     doc.update(
         {
             "id": asset.id,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from metadata.generated.schema.api.data.createChart import CreateChartRequest
 from metadata.generated.schema.api.data.createContainer import CreateContainerRequest
 from metadata.generated.schema.api.data.createDashboard import CreateDashboardRequest
 from metadata.generated.schema.api.data.createDashboardDataModel import CreateDashboardDataModelRequest
@@ -26,6 +27,7 @@ from metadata.generated.schema.api.services.createMlModelService import CreateMl
 from metadata.generated.schema.api.services.createPipelineService import CreatePipelineServiceRequest
 from metadata.generated.schema.api.services.createSearchService import CreateSearchServiceRequest
 from metadata.generated.schema.api.services.createStorageService import CreateStorageServiceRequest
+from metadata.generated.schema.entity.data.chart import Chart
 from metadata.generated.schema.entity.data.container import Container, ContainerDataModel
 from metadata.generated.schema.entity.data.dashboard import Dashboard
 from metadata.generated.schema.entity.data.dashboardDataModel import DashboardDataModel, DataModelType
@@ -155,8 +157,16 @@ def build(md: OpenMetadata, r: Results) -> dict[str, Any]:
         CreateDashboardServiceRequest(name="looker", serviceType=DashboardServiceType.Looker),
     )
     e["dashboardService"] = md.get_by_name(DashboardService, "looker")
+    e["chart"] = r.step(
+        "create chart", md.create_or_update, CreateChartRequest(name="revenue", service="looker")
+    )
+    # charts and domains are FQN lists in the create request, references in the entity
     e["dashboard"] = r.step(
-        "create dashboard", md.create_or_update, CreateDashboardRequest(name="sales", service="looker")
+        "create dashboard",
+        md.create_or_update,
+        CreateDashboardRequest(
+            name="sales", service="looker", charts=["looker.revenue"], domains=["finance"]
+        ),
     )
     e["dashboardDataModel"] = r.step(
         "create dashboardDataModel",
@@ -262,6 +272,7 @@ CLASSES: dict[str, type] = {
     "view": Table,
     "storedProcedure": StoredProcedure,
     "dashboardService": DashboardService,
+    "chart": Chart,
     "dashboard": Dashboard,
     "dashboardDataModel": DashboardDataModel,
     "pipelineService": PipelineService,
@@ -326,6 +337,8 @@ def main() -> None:
         if again
         else None
     )
+    dash = md.get_by_name(Dashboard, "looker.sales", fields=["*"])
+    r["dashboard_charts"] = [c.fullyQualifiedName for c in dash.charts.root] if dash and dash.charts else None
     svc = md.get_by_name(DatabaseService, SERVICE, fields=["*"])
     r["service_type"] = svc.serviceType.value if svc else None
     r.emit()
