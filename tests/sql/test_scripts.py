@@ -185,3 +185,19 @@ def test_om_5619_multi_source_joins() -> None:
         """INSERT INTO t SELECT a.k, b.v1, c.v2 FROM a JOIN b ON a.k = b.k LEFT JOIN c ON b.k = c.k""",
         {("a.k", "t.k"), ("b.v1", "t.v1"), ("c.v2", "t.v2")},
     )
+
+
+def test_lone_temp_table_is_still_a_target() -> None:
+    # a query log row that only fills a temp table: nothing to bridge, the write is reported
+    r = assert_tables("CREATE TEMPORARY TABLE t1 AS SELECT a FROM s", {"S"}, {"T1"}, "snowflake")
+    assert r.temporary_tables == {"T1"}
+    assert r.column_lineage == {("S.A", "T1.A")}
+
+
+def test_bridging_through_a_table_read_with_star() -> None:
+    r = lineage(
+        "CREATE TABLE stage AS SELECT id, name FROM raw.users; INSERT INTO mart.users SELECT s.* FROM stage s",
+        schema={"raw.users": ["id", "name"]},
+    )
+    assert r.sources == {"raw.users"} and r.targets == {"mart.users"}
+    assert r.column_lineage == {("raw.users.id", "mart.users.id"), ("raw.users.name", "mart.users.name")}
