@@ -1,12 +1,15 @@
-"""Union a script's statements and bridge over temporary and intermediate tables.
+"""Union a script's statements and bridge over intermediate tables.
 
 ETL scripts stage data in tables they write and then read (``a -> tmp -> b``).
 At script level the lineage reads ``a -> b``: like sqllineage, a table written
 by one statement and read by another is *intermediate* (neither a source nor a
-target of the script), and column paths are followed through it. Declared
-temporary tables (``CREATE TEMP``, ``#tmp``, created then dropped) are never
-sources or targets. The per-statement lineage in ``result.statements`` keeps
-every hop for callers that want persistent intermediates as assets.
+target of the script), and column paths are followed through it. Tables created
+and later dropped in the script are scratch space and never reported. Declared
+temporary tables (``CREATE TEMP``, ``#tmp``, Teradata volatile) are listed in
+``result.temporary_tables``; when they are bridged they disappear like any
+intermediate, and a lone ``CREATE TEMP TABLE ... AS`` (one query-log row) still
+reports its write. The per-statement lineage in ``result.statements`` keeps every
+hop for callers that want persistent intermediates as assets.
 """
 
 from __future__ import annotations
