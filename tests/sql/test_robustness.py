@@ -125,21 +125,21 @@ DIALECTS = st.sampled_from(["", "postgres", "snowflake", "bigquery", "mysql", "t
                             "trino", "duckdb", "clickhouse", "redshift", "teradata", "databricks", "athena"])
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(words=st.lists(SQL_WORDS, max_size=60), dialect=DIALECTS)
 def test_fuzz_token_soup_never_raises(words: list[str], dialect: str) -> None:
     r = extract_lineage(" ".join(words), dialect=dialect, timeout=2)
     assert isinstance(r.sources, set) and isinstance(r.errors, list)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=st.text(max_size=400), dialect=DIALECTS)
 def test_fuzz_arbitrary_text_never_raises(text: str, dialect: str) -> None:
     r = extract_lineage(text, dialect=dialect, timeout=2)
     assert isinstance(r.column_lineage, set)
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=10, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(width=st.integers(min_value=500, max_value=3000), junk=st.text(max_size=20))
 def test_fuzz_very_large_statements(width: int, junk: str) -> None:
     sql = "INSERT INTO t SELECT " + ", ".join(f"upper(c{i}) AS o{i}" for i in range(width)) + f" FROM s {junk}"
