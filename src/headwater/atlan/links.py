@@ -172,17 +172,16 @@ def _details(
             bucket = columns.setdefault(dst, [])
             if src not in bucket:
                 bucket.append(src)
-    details = LineageDetails.model_validate(
-        {
-            "sqlQuery": sql,
-            "pipeline": pipeline,
-            "columnsLineage": [
-                ColumnLineage(fromColumns=froms, toColumn=to).model_dump() for to, froms in columns.items()
-            ],
-            "source": SOURCE,
-            PROCESSES_KEY: procs,
-            MAPPINGS_KEY: maps,
-        }
+    # built without validation: every value is constructed here (this runs once per edge)
+    details = LineageDetails.model_construct(
+        sqlQuery=sql,
+        pipeline=pipeline,
+        columnsLineage=[
+            ColumnLineage.model_construct(fromColumns=froms, toColumn=to) for to, froms in columns.items()
+        ],
+        source=SOURCE,
+        atlanProcesses=procs,
+        atlanColumnMappings=maps,
     )
     return details, pipeline_pk
 

@@ -56,11 +56,13 @@ def header(
     delete_handler: str | None = None,
 ) -> dict[str, Any]:
     """An AtlasEntityHeader: what mutation responses and lineage lists carry."""
-    all_attrs = atlan_attributes(asset)
-    attrs = {"qualifiedName": asset.fqn, "name": asset.name}
-    for key in attributes:
-        if key in all_attrs:
-            attrs[key] = all_attrs[key]
+    attrs: dict[str, Any] = {"qualifiedName": asset.fqn, "name": asset.name}
+    wanted = [k for k in attributes if k not in attrs]
+    if wanted:
+        all_attrs = atlan_attributes(asset)
+        for key in wanted:
+            if key in all_attrs:
+                attrs[key] = all_attrs[key]
     out: dict[str, Any] = {
         "typeName": type_name(asset),
         "guid": asset.id,
