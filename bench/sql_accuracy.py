@@ -1,16 +1,18 @@
-"""Accuracy proxy: exact-match rates on cases taken, at run time, from sqllineage's own test suite.
+"""Accuracy proxy: exact-match rates on cases taken, at run time, from peers' own test suites.
 
 Usage::
 
     .venv/bin/python bench/sql_accuracy.py [--peers sqllineage,collate-sqllineage] [--show-failures 30]
 
-The sdist (``sqllineage==1.5.9``) is downloaded into ``bench/.cache`` and its tests are
-run under pytest in the sqllineage venv with the assertion helpers replaced by
-recorders; nothing from it is copied into the repository. This is a proxy for the
-held-out corpus (written by sqllineage's authors, so it favours sqllineage's own
-conventions, e.g. ``CREATE TABLE`` without AS counts as a write and unqualified
-columns in joins resolve in particular ways). File-path sources/targets
-(``Path`` objects) are left out of the expected sets: headwater reports tables only.
+The sdists (``sqllineage==1.5.9``, ``collate-sqllineage==2.1.8``, the latter with a corpus
+of real customer statements) are downloaded into ``bench/.cache`` and their tests are run
+under pytest in the peer's venv with the assertion helpers replaced by recorders; nothing
+from them is copied into the repository. This is only a proxy for the held-out
+corpus: each suite favours its authors' conventions (e.g. ``CREATE TABLE`` without AS
+counts as a write; an unqualified column in a join is reported bare by sqllineage
+but attributed to every joined table by collate), and the two disagree in places.
+File paths and stages (``Path``/``Location`` objects) are left out of the expected
+sets: headwater reports tables only.
 """
 
 from __future__ import annotations
@@ -257,7 +259,8 @@ def main() -> None:
             cell[1] += 1
             cell[0] += score(case, res.get(case["id"]))
     names = list(engines)
-    print(f"proxy corpus: {len(cases)} cases from {SDIST}'s tests (table and column parts)")
+    suites = sorted({c["suite"] for c in cases})
+    print(f"proxy corpus: {len(cases)} cases from the test suites of {', '.join(suites)} (table and column parts)")
     print(f"{'suite':11} {'dialect':12} {'part':7} {'n':>4} " + " ".join(f"{n:>20}" for n in names))
     grand: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for (suite, dialect, kind), cells in sorted(totals.items()):
