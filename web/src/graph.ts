@@ -83,7 +83,15 @@ function adjacency(edges: Iterable<GEdge>) {
 /** Hides what lies beyond `id` in direction `dir`, keeping whatever is still
  * connected to the root by another path. */
 export function collapse(g: GraphState, id: string, dir: "up" | "down"): GraphState {
-  const { out, inn } = adjacency(g.edges.values());
+  // A pipeline drawn as a node is not a graph node: route the edges it powers through it.
+  const viaPipeline = !g.nodes.has(id);
+  const routed: GEdge[] = [];
+  for (const e of g.edges.values()) {
+    if (viaPipeline && e.details.pipeline?.id === id) {
+      routed.push({ ...e, to: id }, { ...e, from: id });
+    } else routed.push(e);
+  }
+  const { out, inn } = adjacency(routed);
   const step = dir === "up" ? inn : out;
   // Closure beyond id in that direction.
   const beyond = new Set<string>();
