@@ -41,7 +41,7 @@ DASH = "superset.revenue_dash"
 
 def wait_rendered(page: Any) -> None:
     # (a selector, not wait_for_function: the server's CSP forbids the eval that needs)
-    page.wait_for_selector("html[data-graph-state=rendered]", state="attached", timeout=20_000)
+    page.wait_for_selector("html[data-graph-state=rendered]", state="attached", timeout=30_000)
     page.wait_for_timeout(150)
 
 
@@ -98,7 +98,7 @@ def test_sign_in_search_and_open(browser: Any, server: Server, seed: Seed, artif
     try:
         page.goto(server.url + "/")
         # Without a token the API answers 401 and the explorer asks for one.
-        page.wait_for_selector("[data-testid=signin]", timeout=10_000)
+        page.wait_for_selector("[data-testid=signin]", timeout=20_000)
         shot(page, artifacts, "01-sign-in")
         page.fill("[data-testid=signin-token]", "not-a-token")
         page.click("[data-testid=signin-submit]")
@@ -111,7 +111,7 @@ def test_sign_in_search_and_open(browser: Any, server: Server, seed: Seed, artif
         page.select_option("[data-testid=search-type]", "table")
         page.fill("[data-testid=search-input]", "stg_ord")
         result = page.locator(f"[data-testid=search-result][data-fqn='{STG_ORDERS}']")
-        result.wait_for(timeout=10_000)
+        result.wait_for(timeout=20_000)
         assert page.locator("[data-testid=search-result]").count() == 1
         shot(page, artifacts, "02-search")
         result.click()
@@ -155,12 +155,12 @@ def test_depth_controls_and_pipeline_nodes(page: Any, server: Server, seed: Seed
     open_lineage(page, server, seed, STG_ORDERS, up=1, down=1)
     assert seed.id(DASH) not in dom_nodes(page)
     page.select_option("[data-testid=downstream-depth]", "2")
-    page.wait_for_selector(f"[data-node-id='{seed.id(DASH)}']", timeout=10_000)
+    page.wait_for_selector(f"[data-node-id='{seed.id(DASH)}']", timeout=20_000)
     assert "down=2" in page.url
     # Pipelines as nodes: the edge raw.orders -> stg_orders goes through airflow.load_staging.
     page.check("[data-testid=show-pipelines]")
     pipe_id = seed.id("airflow.load_staging")
-    page.wait_for_selector(f"[data-testid=graph-node][data-node-id='{pipe_id}']", timeout=10_000)
+    page.wait_for_selector(f"[data-testid=graph-node][data-node-id='{pipe_id}']", timeout=20_000)
     edges = dom_edges(page)
     assert (seed.id(ORDERS), pipe_id) in edges and (pipe_id, seed.id(STG_ORDERS)) in edges
     assert (seed.id(ORDERS), seed.id(STG_ORDERS)) not in edges
@@ -176,14 +176,14 @@ def test_expand_and_collapse_a_node(page: Any, server: Server, seed: Seed, artif
     # one more hop downstream of mart.revenue, without reloading the page
     page.evaluate("window.__hwMarker = 1")
     node(page, seed, REVENUE).locator("[data-testid=expand-down]").click()
-    page.wait_for_selector(f"[data-node-id='{seed.id(DASH)}']", timeout=10_000)
+    page.wait_for_selector(f"[data-node-id='{seed.id(DASH)}']", timeout=20_000)
     wait_rendered(page)
     lin = api_lineage(server, seed, REVENUE, 0, 1)
     assert {n["id"] for n in lin["nodes"]} <= dom_nodes(page)
     assert (seed.id(REVENUE), seed.id(DASH)) in dom_edges(page)
     # one hop upstream of the root
     node(page, seed, STG_ORDERS).locator("[data-testid=expand-up]").click()
-    page.wait_for_selector(f"[data-node-id='{seed.id(ORDERS)}']", timeout=10_000)
+    page.wait_for_selector(f"[data-node-id='{seed.id(ORDERS)}']", timeout=20_000)
     assert page.evaluate("window.__hwMarker") == 1  # no reload happened
     shot(page, artifacts, "05-expanded")
     # collapse again
@@ -204,7 +204,7 @@ def test_column_path_highlight(page: Any, server: Server, seed: Seed, artifacts:
     col.click()
     # the tables on the path open their columns; the path is highlighted, the rest dimmed
     for fqn in (f"{ORDERS}.amount", f"{REVENUE}.total_amount"):
-        page.wait_for_selector(f"[data-column-fqn='{fqn}'].hw-col-hot", timeout=10_000)
+        page.wait_for_selector(f"[data-column-fqn='{fqn}'].hw-col-hot", timeout=20_000)
     assert page.locator(f"[data-column-fqn='{STG_ORDERS}.amount'].hw-col-sel").count() == 1
     for fqn in (f"{ORDERS}.id", f"{STG_ORDERS}.customer_id", f"{REVENUE}.customer_name"):
         assert page.locator(f"[data-column-fqn='{fqn}'].hw-col-dim").count() == 1, fqn
@@ -216,11 +216,11 @@ def test_column_path_highlight(page: Any, server: Server, seed: Seed, artifacts:
     assert "2 related columns" in page.inner_text("[data-testid=column-details]")
     # expanding stg_orders downstream extends the highlighted path to revenue_daily.total
     node(page, seed, STG_ORDERS).locator("[data-testid=expand-down]").click()
-    page.wait_for_selector(f"[data-column-fqn='{DAILY}.total'].hw-col-hot", timeout=10_000)
+    page.wait_for_selector(f"[data-column-fqn='{DAILY}.total'].hw-col-hot", timeout=20_000)
     page.wait_for_selector(
         f"[data-testid=graph-column-edge].hw-hot[data-to-column='{DAILY}.total']",
         state="attached",
-        timeout=10_000,
+        timeout=20_000,
     )
     hot = page.eval_on_selector_all(
         "[data-testid=graph-column-edge].hw-hot",
@@ -356,7 +356,7 @@ def test_edge_shows_last_run_of_openlineage_job(page: Any, server: Server, seed:
     edges.first.dispatch_event("click")
     page.wait_for_selector("[data-testid=edge-details]")
     assert "myjob" in page.inner_text("[data-testid=edge-pipeline]")
-    page.wait_for_selector("[data-testid=edge-last-run]", timeout=10_000)
+    page.wait_for_selector("[data-testid=edge-last-run]", timeout=20_000)
     assert "COMPLETED" in page.inner_text("[data-testid=edge-last-run]")
 
 
@@ -391,8 +391,8 @@ def test_node_limit_cut_is_reported(page: Any, server: Server, seed: Seed, artif
     assert page.input_value("[data-testid=node-limit]") == "2"
     # raising the limit from the toolbar loads the whole graph and the banner goes away
     page.select_option("[data-testid=node-limit]", "100")
-    page.wait_for_selector("[data-testid=truncated-banner]", state="detached", timeout=10_000)
-    page.wait_for_selector(f"[data-node-id='{seed.id(DASH)}']", timeout=10_000)
+    page.wait_for_selector("[data-testid=truncated-banner]", state="detached", timeout=20_000)
+    page.wait_for_selector(f"[data-node-id='{seed.id(DASH)}']", timeout=20_000)
     shot(page, artifacts, "09-truncated")
 
 
@@ -474,6 +474,6 @@ def test_large_graph_renders_every_node_without_overlap(
         page.mouse.wheel(0, -300)
         page.wait_for_timeout(50)
     page.wait_for_selector(
-        f"[data-testid=graph-node][data-node-id='{node_id}'] [data-testid=expand-up]", timeout=10_000
+        f"[data-testid=graph-node][data-node-id='{node_id}'] [data-testid=expand-up]", timeout=20_000
     )
     no_page_errors(page)
