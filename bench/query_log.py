@@ -330,12 +330,12 @@ def main() -> None:
                 ("ratio_wr_c", ec / wc),
             ):
                 rec[key].append(val)
-        r = {k: round(med(v), 3) for k, v in rec.items()}
-        r["e2e_runs_w"] = [round(x, 2) for x in rec["e2e_w"]]  # type: ignore[assignment]
+        r: dict[str, Any] = {k: round(med(v), 3) for k, v in rec.items()}
+        r["e2e_runs_w"] = [round(x, 2) for x in rec["e2e_w"]]
         r["rows_per_s"] = round(args.rows / med(rec["e2e_w"]))
         r.update({k: last.get(k) for k in ("edges_added", "parsed", "failed", "read_only_skipped")})
         r["unresolved"] = len(last.get("unresolved_tables", {}))
-        r["timings"] = last.get("timings")  # type: ignore[assignment]
+        r["timings"] = last.get("timings")
         results["stores"][kind] = r
         print(
             f"{kind}: end to end {r['e2e_w']:.2f} s wall / {r['e2e_c']:.2f} s CPU (runs {r['e2e_runs_w']}), "
