@@ -116,7 +116,8 @@ def fork_available() -> bool:
     """Whether :func:`run_in_child` can run (needs the ``fork`` start method)."""
     import multiprocessing
 
-    return "fork" in multiprocessing.get_all_start_methods()
+    # a daemonic process (e.g. a multiprocessing.Pool worker) may not start children
+    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
 
 
 def run_in_child(fn: Callable[[], T], seconds: float | None) -> T:
