@@ -199,7 +199,7 @@ class Workflow:
                 s.warnings.extend(connector.warnings)
                 connector.close()
             s.seconds = time.perf_counter() - started
-        if s.failed or s.bad_rows or s.result.unresolved:
+        if s.failed or s.bad_rows or s.failures or s.result.unresolved:
             s.status = "partialSuccess"
         return s
 
