@@ -31,6 +31,7 @@ import httpx
 from fastapi import Request, Response
 
 REPO = Path(__file__).resolve().parents[1]
+RETRIES = [0]  # transport errors retried by the load generator (reported)
 PG_ADMIN = os.environ.get("HEADWATER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -94,9 +95,9 @@ def spark_event(i: int, rng: random.Random, *, jobs: int = 200, tables: int = 20
     }
 
 
-def workload(n: int, seed: int = 1) -> list[bytes]:
+def workload(n: int, seed: int = 1, *, jobs: int = 100, tables: int = 500) -> list[bytes]:
     rng = random.Random(seed)
-    return [json.dumps(spark_event(i, rng)).encode() for i in range(n)]
+    return [json.dumps(spark_event(i, rng, jobs=jobs, tables=tables)).encode() for i in range(n)]
 
 
 # --------------------------------------------------------------------------- server
@@ -160,12 +161,19 @@ def server(db_url: str) -> Iterator[tuple[str, str]]:
 async def _post_all(url: str, token: str, path: str, bodies: list[bytes], concurrency: int) -> float:
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=120) as client:
+    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=600) as client:
         it = iter(bodies)
 
         async def worker() -> None:
             for body in it:
-                r = await client.post(path, content=body)
+                for attempt in range(5):  # as the OpenLineage client does; the server deduplicates
+                    try:
+                        r = await client.post(path, content=body)
+                        break
+                    except httpx.TransportError:
+                        RETRIES[0] += 1
+                        if attempt == 4:
+                            raise
                 if r.status_code not in (200, 201, 202):
                     raise RuntimeError(f"{path}: {r.status_code} {r.text[:200]}")
 
@@ -206,6 +214,7 @@ def bench_http(
         "stored_eps": n / stored,
         "translated_eps": n / translated_s,
         "ratio_vs_noop": (n / stored) / (n / noop),
+        "client_retries": float(RETRIES[0]),
     }
 
 
@@ -384,7 +393,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="client processes")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", default="http,kafka")
-    parser.add_argument("--warmup", type=int, default=2000, help="events sent first, not measured")
+    parser.add_argument("--warmup", type=int, default=200, help="events sent first, not measured")
+    parser.add_argument("--jobs", type=int, default=100, help="distinct Spark jobs")
+    parser.add_argument("--tables", type=int, default=500, help="distinct tables they read and write")
     args = parser.parse_args()
     if args.cmd == "serve":
         serve(args.db_url, args.port, args.data_dir)
@@ -398,7 +409,9 @@ def main() -> None:
         for kind in args.only.split(","):
             runs = []
             for r in range(args.repeat):
-                everything = workload(args.warmup + args.events, seed=r + 1)
+                everything = workload(
+                    args.warmup + args.events, seed=r + 1, jobs=args.jobs, tables=args.tables
+                )
                 warmup, bodies = everything[: args.warmup], everything[args.warmup :]
                 with database(backend) as url:
                     if kind == "http":

@@ -101,6 +101,11 @@ def test_sdk_example_services_consume_kafka_and_kinesis(
         api.get("/api/v1/openlineage/services"),
         api.get("/api/v1/openlineage/services/openlineage-kinesis-service"),
     ]
+    kinesis_id = reads[0].json()["id"]
+    reads.append(api.get(f"/api/v1/headwater/assets/{kinesis_id}"))
+    reads.append(
+        api.get("/api/v1/search/query", params={"q": "openlineage", "index": "pipeline_service_search_index"})
+    )
     for r in reads:
         assert r.status_code == 200, r.text
         assert not any(secret in r.text for secret in SECRETS), r.text
