@@ -14,8 +14,9 @@ on a free loopback port; requests come from httpx in this process. Measured, eac
   referenced by guid (from a pool of 5,000 existing tables), i.e. 20 lineage edges per process;
 - `processes (re-save)`: the same request again (idempotent retry).
 
-Wall-clock seconds per request (client send to response parsed); medians are printed and, with
---json, written to a file.
+Wall-clock seconds per request (client send to response parsed) and the server process's CPU
+seconds for it (from /proc, meaningful on a shared, loaded machine); medians are printed and,
+with --json, written to a file.
 """
 
 from __future__ import annotations
@@ -77,11 +78,26 @@ def start_server(data_dir: Path, db_url: str | None) -> tuple[subprocess.Popen[b
     return proc, url, token
 
 
+SERVER_PID = 0
+CPU: list[float] = []
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux), to read past a loaded machine's wall clock."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def post(http: httpx.Client, body: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+    c0 = cpu_seconds(SERVER_PID)
     t0 = time.perf_counter()
     r = http.post("/api/meta/entity/bulk/", json=body)
     data = r.json()
     elapsed = time.perf_counter() - t0
+    CPU.append(cpu_seconds(SERVER_PID) - c0)
     if r.status_code != 200:
         raise SystemExit(f"bulk request failed: {r.status_code} {str(data)[:500]}")
     return elapsed, data
@@ -115,7 +131,10 @@ def main() -> None:
     random.seed(6)
     data_dir = Path(tempfile.mkdtemp(prefix="hw-atlan-bench-"))
     proc, url, token = start_server(data_dir, args.db_url)
+    global SERVER_PID
+    SERVER_PID = proc.pid
     results: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
     try:
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=600) as http:
             post(
@@ -143,9 +162,11 @@ def main() -> None:
                 elapsed, data = post(http, body)
                 assert len(data["mutatedEntities"]["CREATE"]) == args.assets
                 results.setdefault("assets", []).append(elapsed)
+                cpu.setdefault("assets", []).append(CPU[-1])
                 elapsed, data = post(http, body)
                 assert "CREATE" not in data["mutatedEntities"]
                 results.setdefault("assets (re-save)", []).append(elapsed)
+                cpu.setdefault("assets (re-save)", []).append(CPU[-1])
                 procs = []
                 for i in range(args.processes):
                     chosen = random.sample(pool, 12)
@@ -168,9 +189,11 @@ def main() -> None:
                 elapsed, data = post(http, body)
                 assert len(data["mutatedEntities"]["CREATE"]) == args.processes
                 results.setdefault("processes", []).append(elapsed)
+                cpu.setdefault("processes", []).append(CPU[-1])
                 elapsed, data = post(http, body)
                 assert "CREATE" not in data["mutatedEntities"]
                 results.setdefault("processes (re-save)", []).append(elapsed)
+                cpu.setdefault("processes (re-save)", []).append(CPU[-1])
                 print(
                     f"run {run + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in results.items()),
                     flush=True,
@@ -180,13 +203,20 @@ def main() -> None:
         proc.wait(30)
         shutil.rmtree(data_dir, ignore_errors=True)
     summary = {
-        k: {"median_s": round(statistics.median(v), 3), "runs": [round(x, 3) for x in v]}
+        k: {
+            "median_s": round(statistics.median(v), 3),
+            "runs": [round(x, 3) for x in v],
+            "server_cpu_median_s": round(statistics.median(cpu[k]), 3),
+        }
         for k, v in results.items()
     }
     store = "PostgreSQL" if args.db_url else "SQLite"
     print(f"\n{store}: {args.assets} assets / {args.processes} processes x (10 in, 2 out) per request")
     for k, v in summary.items():
-        print(f"  {k:22s} median {v['median_s']:.2f}s  runs {v['runs']}")
+        print(
+            f"  {k:22s} median {v['median_s']:.2f}s  runs {v['runs']}  server CPU median {v['server_cpu_median_s']:.2f}s"
+        )
+    print(f"  load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     if args.json:
         args.json.write_text(json.dumps({"store": store, "results": summary}, indent=2))
 
