@@ -299,3 +299,44 @@ def test_view_lineage_of_known_views_through_rest(
     d = got[(f"{SVC}.shop.raw.customers", f"{SVC}.shop.mart.v_emails")]
     assert d["source"] == "ViewLineage"
     assert column_pairs(d) == {(f"{SVC}.shop.raw.customers.email", f"{SVC}.shop.mart.v_emails.email")}
+
+
+def test_override_view_lineage(store: Store, tmp_path: Path) -> None:
+    """overrideViewLineage drops ViewLineage edges from tables a view's definition no longer reads."""
+    seed_catalog(store)
+
+    def define(sql: str) -> None:
+        store.upsert_assets(
+            [
+                AssetInput(
+                    type=AssetType.TABLE,
+                    fqn=f"{SVC}.shop.mart.v",
+                    name="v",
+                    attributes={"tableType": "View", "schemaDefinition": sql},
+                    columns=[ColumnInput(name="id")],
+                )
+            ]
+        )
+
+    log = tmp_path / "q.csv"
+    log.write_text("query_text\nselect 1\n")
+    wf = write_workflow(
+        tmp_path / "wf.yaml",
+        source_type="query-log-lineage",
+        service=SVC,
+        config={"queryLogFilePath": str(log), "overrideViewLineage": True},
+    )
+    define("SELECT id FROM raw.customers")
+    first = run_ingest("-c", str(wf), "--db-url", store.url, "--json").summary
+    assert first is not None and first["edges_added"] == 1, first
+    define("SELECT id FROM raw.orders")
+    second = run_ingest("-c", str(wf), "--db-url", store.url, "--json").summary
+    assert second is not None
+    assert second["edges_added"] == 1
+    assert second["edges_removed"] == [f"{SVC}.shop.raw.customers -> {SVC}.shop.mart.v [ViewLineage]"]
+    view = store.get_asset_by_fqn(AssetType.TABLE, f"{SVC}.shop.mart.v")
+    customers = store.get_asset_by_fqn(AssetType.TABLE, f"{SVC}.shop.raw.customers")
+    assert view is not None and customers is not None
+    assert store.get_edge(customers.pk, view.pk) is None
+    third = run_ingest("-c", str(wf), "--db-url", store.url, "--json").summary
+    assert third is not None and third["edges_removed"] == [] and third["edges_unchanged"] == 1

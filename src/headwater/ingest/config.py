@@ -108,7 +108,6 @@ IGNORED_OPTIONS = {
     "crossDatabaseServiceNames": "cross-database lineage is not implemented yet",
     "enableTempTableLineage": "temporary tables are always bridged within a query",
     "incrementalLineageProcessing": "reruns are idempotent, so every run is incremental",
-    "overrideViewLineage": "view lineage is merged into existing edges; delete edges to replace them",
 }
 FILTER_KEYS = {"includes", "excludes"}
 

@@ -41,6 +41,7 @@ def merge_results(total: WriteResult, part: WriteResult) -> None:
     total.partial_created.extend(part.partial_created)
     total.columns_dropped += part.columns_dropped
     total.filtered += part.filtered
+    total.removed.extend(part.removed)
 
 
 def _patterns(fp: FilterPattern) -> dict[str, list[str]]:
@@ -53,6 +54,7 @@ def writer_options(cfg: WorkflowConfig) -> dict[str, Any]:
         "service": cfg.service_name,
         "serviceType": cfg.service_type,
         "createPartialAssets": o.create_partial_assets,
+        "overrideViewLineage": o.override_view_lineage,
         "databaseFilterPattern": _patterns(o.database_filter),
         "schemaFilterPattern": _patterns(o.schema_filter),
         "tableFilterPattern": _patterns(o.table_filter),
@@ -78,6 +80,7 @@ def writer_from_options(
         table_filter=fp("tableFilterPattern"),
         actor=actor,
         index=index,
+        override_view_lineage=bool(opts.get("overrideViewLineage")),
     )
 
 

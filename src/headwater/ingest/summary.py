@@ -37,6 +37,8 @@ def summary_text(summary: Summary) -> str:
             else ""
         )
     )
+    if d["edges_removed"]:
+        lines.append(f"  view lineage removed (overrideViewLineage): {len(d['edges_removed'])}")
     if d["failures"]:
         lines.append("  problems:")
         for reason, info in sorted(d["failures"].items(), key=lambda kv: -kv[1]["count"]):

@@ -116,6 +116,7 @@ class Summary:
             "edges_added": len(r.added),
             "edges_updated": len(r.updated),
             "edges_unchanged": r.unchanged,
+            "edges_removed": r.removed,
             "unresolved_tables": dict(r.unresolved.most_common()),
             "partial_assets_created": r.partial_created,
             "column_mappings_dropped": r.columns_dropped,

@@ -152,6 +152,7 @@ class WriteResult:
     partial_created: list[str] = field(default_factory=list)
     columns_dropped: int = 0
     filtered: int = 0
+    removed: list[str] = field(default_factory=list)  # view lineage no longer in a view's definition
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -162,6 +163,7 @@ class WriteResult:
             "partial_created": self.partial_created,
             "columns_dropped": self.columns_dropped,
             "filtered": self.filtered,
+            "removed": self.removed,
         }
 
     @classmethod
@@ -174,6 +176,7 @@ class WriteResult:
             partial_created=list(data.get("partial_created") or []),
             columns_dropped=int(data.get("columns_dropped") or 0),
             filtered=int(data.get("filtered") or 0),
+            removed=list(data.get("removed") or []),
         )
 
 
@@ -311,6 +314,7 @@ class LineageWriter:
         database_filter: Any = None,
         actor: str | None = "ingestion",
         index: TableIndex | None = None,
+        override_view_lineage: bool = False,
     ) -> None:
         self.store = store
         self.service = service
@@ -319,6 +323,7 @@ class LineageWriter:
         self.filters = (database_filter, schema_filter, table_filter)
         self.actor = actor
         self.index: TableIndex | None = index
+        self.override_view_lineage = override_view_lineage
         self._cache: dict[tuple[str, str | None, str | None], tuple[Asset | None, str]] = {}
         self._edges: dict[tuple[int, int, str], _EdgeAcc] = {}
         self._fqns: dict[int, str] = {}  # pk -> FQN of the assets edges were built between
@@ -546,8 +551,25 @@ class LineageWriter:
             return
         _merge_col(acc, to_fqn, fn, from_fqn)
 
+    def _remove_stale_view_lineage(self) -> None:
+        """overrideViewLineage: a view's ViewLineage edges from tables its definition no longer reads go."""
+        view = LineageSource.VIEW_LINEAGE.value
+        fresh = {(f, t) for f, t, src in self._edges if src == view}
+        targets = {t for _, t in fresh}
+        if not targets:
+            return
+        into = [(f, t) for f, t in self.store.edge_pairs_touching(sorted(targets)) if t in targets]
+        for (f, t), edge in self.store.get_edges(into).items():
+            if (f, t) in fresh or not any(d.source.value == view for d in edge.details):
+                continue
+            self.store.delete_edge_details(f, t, [view])
+            names = self.store.get_assets_by_pks([f, t])
+            self.result.removed.append(f"{names[f].fqn} -> {names[t].fqn} [{view}]")
+
     def flush(self) -> WriteResult:
         """Write the accumulated edges (only those that change) and return what happened."""
+        if self.override_view_lineage:
+            self._remove_stale_view_lineage()
         if not self._edges:
             return self.result
         pairs = list({(f, t) for f, t, _ in self._edges})
