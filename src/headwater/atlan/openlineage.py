@@ -52,6 +52,29 @@ def dataset_qualified_name(connection_qn: str, name: str) -> str:
     return "/".join([connection_qn, *parts]) if parts else f"{connection_qn}/{name}"
 
 
+def dataset_asset(connection_qn: str, namespace: str, name: str) -> tuple[str, str]:
+    """(typeName, qualifiedName) of a dataset under the connection.
+
+    The OpenLineage package's naming rules tell a table (database, schema and table parts, per
+    the namespace's scheme) from a topic or a file/object; tables become `Table`s one segment per
+    part, topics `KafkaTopic`s and files `S3Object`s keeping their name as one segment.
+    """
+    from headwater.openlineage.naming import canonical
+
+    try:
+        ident = canonical(namespace, name)
+    except Exception:  # a name the naming rules reject: keep the plain split
+        return "Table", dataset_qualified_name(connection_qn, name)
+    if ident.kind == "table" and ident.table:
+        parts = [p for p in (ident.database, ident.schema, ident.table) if p]
+        return "Table", "/".join([connection_qn, *parts])
+    if ident.kind == "topic":
+        return "KafkaTopic", f"{connection_qn}/{name}"
+    if ident.kind == "table":
+        return "Table", dataset_qualified_name(connection_qn, name)
+    return "S3Object", f"{connection_qn}/{name.lstrip('/')}"
+
+
 class ConnectionFinder:
     """Connections by name, cached per projection pass."""
 
@@ -80,8 +103,8 @@ def entities_for_event(event: Any, connection_qn: str) -> list[dict[str, Any]]:
     connector = connection_qn.split("/")[1]
     process_qn = f"{connection_qn}/{job.name}"
     common = {"connectionQualifiedName": connection_qn, "connectorName": connector}
-    inputs = [_partial("Table", dataset_qualified_name(connection_qn, d.name)) for d in event.inputs]
-    outputs = [_partial("Table", dataset_qualified_name(connection_qn, d.name)) for d in event.outputs]
+    inputs = [_partial(*dataset_asset(connection_qn, d.namespace, d.name)) for d in event.inputs]
+    outputs = [_partial(*dataset_asset(connection_qn, d.namespace, d.name)) for d in event.outputs]
     process: dict[str, Any] = {
         "typeName": "Process",
         "attributes": {
@@ -108,7 +131,7 @@ def entities_for_event(event: Any, connection_qn: str) -> list[dict[str, Any]]:
         fields = getattr(cll, "fields", None) or (cll.get("fields") if isinstance(cll, dict) else None)
         if not fields:
             continue
-        out_qn = dataset_qualified_name(connection_qn, ds.name)
+        _, out_qn = dataset_asset(connection_qn, ds.namespace, ds.name)
         for column, spec in fields.items():
             input_fields = getattr(spec, "inputFields", None)
             if input_fields is None and isinstance(spec, dict):
@@ -116,11 +139,11 @@ def entities_for_event(event: Any, connection_qn: str) -> list[dict[str, Any]]:
             col_inputs = []
             for f in input_fields or []:
                 fname = getattr(f, "name", None) or (f.get("name") if isinstance(f, dict) else None)
+                fns = getattr(f, "namespace", None) or (f.get("namespace") if isinstance(f, dict) else None)
                 ffield = getattr(f, "field", None) or (f.get("field") if isinstance(f, dict) else None)
                 if fname and ffield:
-                    col_inputs.append(
-                        _partial("Column", f"{dataset_qualified_name(connection_qn, fname)}/{ffield}")
-                    )
+                    in_qn = dataset_asset(connection_qn, str(fns or ds.namespace), fname)[1]
+                    col_inputs.append(_partial("Column", f"{in_qn}/{ffield}"))
             if not col_inputs:
                 continue
             entities.append(
