@@ -287,7 +287,7 @@ def test_errors_in_shapes_the_sdk_parses(atlan_env: LiveServer, raw: httpx.Clien
 
 
 def test_auth(server: LiveServer) -> None:
-    with httpx.Client(base_url=server.url) as anon:
+    with httpx.Client(base_url=server.url, timeout=60) as anon:
         r = anon.post("/api/meta/entity/bulk/", json=_chain(1))
         assert r.status_code == 401 and r.json()["message"]
     with server.client("viewer") as viewer:
