@@ -162,7 +162,9 @@ def test_node_ids() -> None:
     assert (n.namespace, n.name, n.version) == ("s3://lake", "raw/orders", version)
     n = parse_node_id("dataset:etl:2024_table")
     assert (n.namespace, n.name) == ("etl", "2024_table")
-    assert str(parse_node_id("dataset:postgres%3A%2F%2Fh%3A5432:db.s.t")) == "dataset:postgres://h:5432:db.s.t"
+    assert (
+        str(parse_node_id("dataset:postgres%3A%2F%2Fh%3A5432:db.s.t")) == "dataset:postgres://h:5432:db.s.t"
+    )
     cands = node_id_candidates("dataset:pubsub:topic:p:t")
     assert [(c.namespace, c.name) for c in cands][:2] == [("pubsub", "topic:p:t"), ("pubsub:topic", "p:t")]
     for bad in ("nope", "table:x:y", "dataset:onlyns"):

@@ -161,16 +161,29 @@ def test_batch_paths(server: Any, api: httpx.Client) -> None:
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "partial_success"
-    assert body["summary"] == {"received": 2, "successful": 1, "failed": 1, "retriable": 0, "non_retriable": 1}
+    assert body["summary"] == {
+        "received": 2,
+        "successful": 1,
+        "failed": 1,
+        "retriable": 0,
+        "non_retriable": 1,
+    }
     assert body["failed_events"][0]["index"] == 1 and "job.name" in body["failed_events"][0]["reason"]
     assert api.post("/api/v1/lineage/batch", json=[bad]).status_code == 400
-    r = api.post("/api/v1/openlineage/lineage/batch", json={"events": [make_event("COMPLETE", inputs=[CUSTOMERS], outputs=[RAW])]})
+    r = api.post(
+        "/api/v1/openlineage/lineage/batch",
+        json={"events": [make_event("COMPLETE", inputs=[CUSTOMERS], outputs=[RAW])]},
+    )
     assert r.status_code == 200
     assert r.json()["summary"] == {"received": 1, "successful": 1, "failed": 0, "skipped": 0}
     assert r.json()["lineageEdgesCreated"] == 1
-    r = api.post("/api/v1/openlineage/lineage", json=make_event("COMPLETE", inputs=[ORDERS, CUSTOMERS], outputs=[RAW]))
+    r = api.post(
+        "/api/v1/openlineage/lineage", json=make_event("COMPLETE", inputs=[ORDERS, CUSTOMERS], outputs=[RAW])
+    )
     assert r.status_code == 200 and r.json()["status"] == "success" and r.json()["lineageEdgesCreated"] == 2
-    r = api.post("/events/openlineage/spark/api/v1/lineage", json=make_event("START", job=("ol-spark", "dag_123")))
+    r = api.post(
+        "/events/openlineage/spark/api/v1/lineage", json=make_event("START", job=("ol-spark", "dag_123"))
+    )
     assert r.status_code == 202
     flush(api)
     graph = om_lineage(api, "container", "s3_lake.raw/orders")
@@ -192,7 +205,10 @@ def test_conformance_events_over_http(server: Any, api: httpx.Client, example_ev
     # Hive column lineage with masking, through the OpenMetadata read path
     graph = om_lineage(api, "table", "hive_localhost_9083.default.test.xxx")
     functions = {
-        cl["function"] for e in graph["upstreamEdges"] for cl in e["lineageDetails"]["columnsLineage"] if "function" in cl
+        cl["function"]
+        for e in graph["upstreamEdges"]
+        for cl in e["lineageDetails"]["columnsLineage"]
+        if "function" in cl
     }
     assert "DIRECT/AGGREGATION (masked)" in functions
     # no event failed translation
