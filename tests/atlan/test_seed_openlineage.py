@@ -16,6 +16,7 @@ from pyatlan.model.assets import ColumnProcess, Connection, Process, Table
 from pyatlan.model.enums import AtlanConnectorType, LineageDirection
 from pyatlan.model.lineage import FluentLineage
 
+from headwater.atlan.openlineage import CURSOR_KEY
 from tests.atlan.conftest import edge_pairs, om_lineage
 from tests.helpers import LiveServer
 
@@ -250,9 +251,11 @@ def test_events_answer_202_and_need_a_connection(atlan_env: LiveServer, raw: htt
     # no connection named ol-spark yet: accepted (as Atlan does) but no Atlan process appears
     r = raw.post("/events/openlineage/spark/api/v1/lineage", json=event)
     assert r.status_code == 202
+    store = atlan_env.store
+    eventually(lambda: int(store.get_setting(CURSOR_KEY) or 0), lambda seq: seq >= store.count("raw_events"))
     client = AtlanClient()
     connection_qn = spark_connection(client)
-    time.sleep(1.0)
+    time.sleep(0.5)
     with pytest.raises(NotFoundError):
         client.asset.get_by_qualified_name(f"{connection_qn}/dag_123", asset_type=Process)
     # the raw REST request of the seed, once the connection exists
