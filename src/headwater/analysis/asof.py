@@ -299,9 +299,11 @@ class AsOfGraph:
                             last[pair] = (r.seq, r.kind)
             for pk in todo:
                 cache[pk] = []
-            for (f, t), (_, kind) in sorted(last.items(), key=lambda kv: kv[1][0]):
+            for (f, t), (_, kind) in last.items():
                 if kind == "edge_add":
                     cache[t if upstream else f].append(f if upstream else t)
+            for pk in todo:
+                cache[pk].sort()  # pk order, as the delta strategy
         return {pk: cache[pk] for pk in pks}
 
     def _delta_neighbours(self, pk: int, upstream: bool) -> list[int]:
@@ -312,8 +314,8 @@ class AsOfGraph:
             base = [n for n in self.index.downstream(pk) if (pk, n) not in self._missing]
             extra = self._extra_out.get(pk)
         if extra:
-            base = base + sorted(n for n in extra if n not in base)
-        return base
+            base = base + [n for n in extra if n not in base]
+        return sorted(base)  # pk order in both strategies: a node limit cuts the same nodes
 
     def exists(self, f: int, t: int) -> bool:
         return t in self.neighbours_many([f], upstream=False)[f]
