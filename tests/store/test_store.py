@@ -136,3 +136,15 @@ def test_list_assets_filters_and_pages(store: Store) -> None:
     assert total == 2 and len(page) == 1
     rest, _ = store.list_assets(types=["table"], q="order", limit=5, after_pk=page[0].pk)
     assert {a.name for a in page + rest} == {"orders", "order_items"}
+
+
+def test_resaving_a_soft_deleted_asset_restores_it_in_the_graph(store: Store) -> None:
+    from headwater.graph import GraphIndex, traverse
+
+    pks = _tables(store, "a", "b")
+    store.put_edges([EdgeWrite(pks["a"], pks["b"], LineageDetails())])
+    index = GraphIndex(store)
+    store.soft_delete_asset(pks["b"])
+    assert traverse(index, pks["a"], upstream_depth=0, downstream_depth=1).nodes == set()
+    store.upsert_asset(AssetInput(type=AssetType.TABLE, fqn="pg.db.s.b", name="b"))
+    assert traverse(index, pks["a"], upstream_depth=0, downstream_depth=1).nodes == {pks["b"]}

@@ -310,6 +310,7 @@ class Store:
         parents = self._resolve_parents(conn, items)
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
+        undeleted: set[int] = set()
         created_keys: set[tuple[str, str]] = set()
         for item, key in zip(items, keys, strict=True):
             row = existing.get(key)
@@ -352,6 +353,8 @@ class Store:
                     "deleted": False,
                 }
                 changed = any(new[k] != m[k] for k in new)
+                if m["deleted"]:
+                    undeleted.add(m["pk"])
                 if changed:
                     updates.append(
                         {
@@ -387,6 +390,10 @@ class Store:
                 )
             )
             conn.execute(stmt, updates)
+            # re-saving a soft-deleted asset restores it: graph indexes learn that from the log
+            restored = [u["b_pk"] for u in updates if u["b_pk"] in undeleted]
+            if restored:
+                self._append_log(conn, [{"at": ts, "kind": "asset_restore", "from_pk": p} for p in restored])
         # parents created in this same batch: link them now that they exist
         orphans = [it for it, k in zip(items, keys, strict=True) if parents.get(k) is None]
         if orphans and (inserts or updates):
