@@ -23,6 +23,8 @@ from headwater.store import Store, now_ms
 ROLES = ("viewer", "editor", "admin")
 _RANK = {r: i for i, r in enumerate(ROLES)}
 _CACHE_SECONDS = 2.0
+# Routes that check a scoped token's connection themselves, asset by asset.
+SCOPED_WRITE_PREFIXES = ("/api/meta/entity/",)
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,12 @@ def require(role: str):  # type: ignore[no-untyped-def]
         principal = _principal(request)
         if not principal.allows(role):
             raise ApiError(403, f"Role {principal.role!r} may not do this; it needs {role!r}")
+        if principal.scope and role != "viewer" and not request.url.path.startswith(SCOPED_WRITE_PREFIXES):
+            raise ApiError(
+                403,
+                f"This token is scoped to connection {principal.scope}: it may only change that connection's "
+                "assets through the Atlan API (/api/meta/...)",
+            )
         request.state.principal = principal
         return principal
 

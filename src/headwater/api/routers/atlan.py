@@ -18,19 +18,21 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from headwater.api.auth import Admin, Editor, Viewer
+from headwater.api.auth import Admin, Editor, Principal, Viewer
 from headwater.api.deps import actor, index_of, store_of
 from headwater.atlan import directory
-from headwater.atlan.entities import parse_bulk
+from headwater.atlan.entities import EntityIn, parse_bulk
 from headwater.atlan.errors import AtlasError, bad_request, guid_not_found, unique_not_found
 from headwater.atlan.lineage import LineageList
 from headwater.atlan.links import processes_of_edges
 from headwater.atlan.mutate import AtlanWriter
 from headwater.atlan.openlineage import AtlanProjector
+from headwater.atlan.qualified import connection_of
 from headwater.atlan.render import entity, type_name
 from headwater.atlan.types import PROCESS_TYPES, asset_type_for
 from headwater.graph import GraphIndex
 from headwater.model.assets import Asset
+from headwater.model.types import AssetType
 from headwater.store import Store
 
 
@@ -78,11 +80,54 @@ async def _json(request: Request) -> Any:
 # -- entities -----------------------------------------------------------------------------------
 
 
+def _asset_connection(asset: Asset) -> str | None:
+    value = asset.attributes.get("connectionQualifiedName")
+    if isinstance(value, str) and value:
+        return value
+    if asset.type is AssetType.CONNECTION:
+        return asset.fqn
+    return connection_of(asset.fqn)
+
+
+def _entity_connection(store: Store, e: EntityIn) -> str | None:
+    value = e.attributes.get("connectionQualifiedName")
+    if isinstance(value, str) and value:
+        return value
+    if e.qualified_name:
+        if e.asset_type is AssetType.CONNECTION:
+            return e.qualified_name
+        found = connection_of(e.qualified_name)
+        if found:
+            return found
+    if e.guid and not e.guid.startswith("-"):
+        asset = store.get_asset(e.guid)
+        if asset is not None:
+            return _asset_connection(asset)
+    return None
+
+
+def _check_scope(principal: Principal, connections: list[tuple[str, str | None]]) -> None:
+    """A token scoped to one connection may change only that connection's assets."""
+    if not principal.scope:
+        return
+    for label, connection in connections:
+        if connection != principal.scope:
+            raise AtlasError(
+                403,
+                "ATLAS-403-00-001",
+                f"this token may only change assets of connection {principal.scope}; {label} belongs to "
+                f"{connection or 'no connection'}",
+            )
+
+
 @router.post("/api/meta/entity/bulk/", summary="Create or update assets by qualifiedName (Atlan bulk)")
 @router.post("/api/meta/entity/bulk", include_in_schema=False)
-async def bulk_save(request: Request, _: Editor) -> JSONResponse:
+async def bulk_save(request: Request, principal: Editor) -> JSONResponse:
     entities = parse_bulk(await _json(request))
-    writer = AtlanWriter(store_of(request))
+    store = store_of(request)
+    if principal.scope:
+        _check_scope(principal, [(f"entities[{e.index}]", _entity_connection(store, e)) for e in entities])
+    writer = AtlanWriter(store)
     result = await run_in_threadpool(writer.save, entities, actor(request))
     return JSONResponse(result)
 
@@ -91,18 +136,28 @@ async def bulk_save(request: Request, _: Editor) -> JSONResponse:
 @router.delete("/api/meta/entity/bulk", include_in_schema=False)
 async def bulk_delete(
     request: Request,
-    _: Editor,
+    principal: Editor,
     guid: list[str] = Query(default_factory=list),
     deleteType: str = Query("SOFT"),
 ) -> JSONResponse:
-    writer = AtlanWriter(store_of(request))
+    store = store_of(request)
+    if principal.scope:
+        found = store.get_assets_by_ids(guid)
+        _check_scope(principal, [(g, _asset_connection(found[g]) if g in found else None) for g in guid])
+    writer = AtlanWriter(store)
     result = await run_in_threadpool(writer.delete, guid, deleteType, actor(request))
     return JSONResponse(result)
 
 
 @router.delete("/api/meta/entity/guid/{guid}", summary="Delete one asset by guid")
-async def delete_one(request: Request, guid: str, _: Editor, deleteType: str = Query("SOFT")) -> JSONResponse:
-    writer = AtlanWriter(store_of(request))
+async def delete_one(
+    request: Request, guid: str, principal: Editor, deleteType: str = Query("SOFT")
+) -> JSONResponse:
+    store = store_of(request)
+    if principal.scope:
+        asset = store.get_asset(guid)
+        _check_scope(principal, [(guid, _asset_connection(asset) if asset else None)])
+    writer = AtlanWriter(store)
     return JSONResponse(await run_in_threadpool(writer.delete, [guid], deleteType, actor(request)))
 
 
