@@ -89,3 +89,70 @@ def test_nested_aws_keys_are_sealed(server: LiveServer) -> None:
             select(schema.assets.c.attributes).where(schema.assets.c.fqn == "ol-kinesis")
         ).scalar_one()
     assert AWS_SECRET not in raw
+
+
+def test_consumers_get_clear_secrets_answers_do_not(server: LiveServer) -> None:
+    """The OpenLineage consumer needs the real AWS key; every API answer masks it."""
+    from headwater.openlineage.services import broker_config, get_service
+
+    body = {
+        "name": "ol-kinesis2",
+        "serviceType": "OpenLineage",
+        "connection": {
+            "config": {
+                "type": "OpenLineage",
+                "brokerConfig": {
+                    "streamName": "events",
+                    "awsConfig": {
+                        "awsRegion": "us-east-2",
+                        "awsAccessKeyId": "AKIAEXAMPLE",
+                        "awsSecretAccessKey": AWS_SECRET,
+                    },
+                },
+            }
+        },
+    }
+    with server.client("admin") as api:
+        assert api.put("/api/v1/services/pipelineServices", json=body).status_code in (200, 201)
+        listed = api.get("/api/v1/openlineage/services").text
+        assert AWS_SECRET not in listed and "AKIAEXAMPLE" not in listed
+    cfg = broker_config(get_service(server.store, "ol-kinesis2"))
+    assert cfg.awsConfig.awsSecretAccessKey.get_secret_value() == AWS_SECRET  # type: ignore[union-attr]
+
+
+def test_stored_ingestion_workflows_are_sealed(server: LiveServer) -> None:
+    workflow = {
+        "source": {
+            "type": "postgres-lineage",
+            "serviceName": "pgsvc",
+            "serviceConnection": {
+                "config": {
+                    "type": "Postgres",
+                    "username": "u",
+                    "hostPort": "127.0.0.1:5432",
+                    "authType": {"password": SECRET},
+                }
+            },
+            "sourceConfig": {"config": {"type": "DatabaseLineage"}},
+        },
+        "sink": {"type": "metadata-rest", "config": {}},
+        "workflowConfig": {
+            "openMetadataServerConfig": {
+                "hostPort": "http://127.0.0.1:1/api",
+                "authProvider": "openmetadata",
+                "securityConfig": {"jwtToken": "tok-" + SECRET},
+            }
+        },
+    }
+    with server.client("admin") as api:
+        made = api.put("/api/v1/services/ingestionPipelines", json={"name": "nightly", "workflow": workflow})
+        assert made.status_code in (200, 201), made.text
+        assert SECRET not in made.text
+        assert SECRET not in api.get("/api/v1/services/ingestionPipelines").text
+    with server.store.read() as conn:
+        raw = conn.exec_driver_sql("SELECT workflow FROM ingestion_pipelines").scalar_one()
+    assert SECRET not in raw and SEALED_PREFIX in raw
+    from headwater.ingest.pipelines import PipelineStore
+
+    stored = PipelineStore(server.store).all()[0]
+    assert stored.workflow["source"]["serviceConnection"]["config"]["authType"]["password"] == SECRET

@@ -12,6 +12,7 @@ import httpx
 import yaml
 
 from headwater.ingest.pipelines import PipelineScheduler, PipelineStore, last_fire_time, make_trigger
+from headwater.secrets import MASK
 from headwater.store import Store
 from tests.helpers import LiveServer
 from tests.ingest.conftest import edges, write_workflow
@@ -62,7 +63,7 @@ def test_scheduled_pipeline_runs_on_its_schedule(
     assert p["deployed"] is False
     # secrets are never shown, and sending the masked value back keeps the stored one
     assert (
-        p["workflow"]["workflowConfig"]["openMetadataServerConfig"]["securityConfig"]["jwtToken"] == "******"
+        p["workflow"]["workflowConfig"]["openMetadataServerConfig"]["securityConfig"]["jwtToken"] == MASK
     )
     assert api.put(BASE, json={**body, "workflow": p["workflow"]}).status_code == 200
     stored = PipelineStore(server.store).get(p["id"]).workflow

@@ -7,7 +7,6 @@ every entity has.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +14,7 @@ from headwater.api.errors import ApiError
 from headwater.identity.fqn import FqnError, build, quote_name
 from headwater.model.assets import Asset, AssetInput, ColumnInput
 from headwater.model.types import SERVICE_TYPES, AssetType
+from headwater.secrets import MASK, mask
 from headwater.store import Store
 
 
@@ -132,23 +132,12 @@ _STRUCTURAL = {
     "apiCollection",
     "parent",
 }
-_SECRET_KEY = re.compile(r"(password|secret|token|privatekey|sslkey|credential|apikey|passphrase)", re.I)
-SECRET_MASK = "*********"
+SECRET_MASK = MASK
 
 
 def mask_secrets(value: Any) -> Any:
-    """A copy of a connection config with every secret-looking value masked."""
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            if _SECRET_KEY.search(k) and isinstance(v, str | int) and v != "":
-                out[k] = SECRET_MASK
-            else:
-                out[k] = mask_secrets(v)
-        return out
-    if isinstance(value, list):
-        return [mask_secrets(v) for v in value]
-    return value
+    """A copy of a connection config with every secret masked (see headwater.secrets)."""
+    return mask(value)
 
 
 def type_from_path_segment(segment: str) -> AssetType:

@@ -30,13 +30,13 @@ from headwater.identity.fqn import build
 from headwater.ingest.config import ConfigError, parse_workflow
 from headwater.ingest.tables import ingestion_pipelines as P
 from headwater.ingest.tables import ingestion_runs as R
+from headwater.secrets import SecretBox, mask
 from headwater.store import NotFoundError, Store, StoreError, now_ms
 
 log = logging.getLogger("headwater.ingest.scheduler")
 
 LEASE_MS = 60_000  # a running run's lease, extended every HEARTBEAT_S
 QUEUED_LEASE_MS = 600_000  # a claimed run waiting for a worker thread
-SECRET_KEYS = ("password", "jwttoken", "secret", "token", "privatekey", "credentials")
 HEARTBEAT_S = 10.0
 ALIASES = {
     "@hourly": "0 * * * *",
@@ -187,7 +187,7 @@ class Pipeline:
             "loggerLevel": (self.workflow.get("workflowConfig") or {}).get("loggerLevel", "INFO"),
             "enabled": self.enabled,
             "deployed": self.deployed,
-            "workflow": mask_secrets(self.workflow),
+            "workflow": mask(self.workflow),
             "updatedAt": self.updated_at,
             "updatedBy": self.updated_by,
             "version": 0.1,
@@ -197,35 +197,8 @@ class Pipeline:
         return out
 
 
-def mask_secrets(data: Any) -> Any:
-    """A copy with passwords and tokens replaced, for API answers (the stored workflow keeps them)."""
-    if isinstance(data, dict):
-        return {
-            k: (
-                "******"
-                if isinstance(v, str) and any(x in str(k).lower() for x in SECRET_KEYS) and v
-                else mask_secrets(v)
-            )
-            for k, v in data.items()
-        }
-    if isinstance(data, list):
-        return [mask_secrets(v) for v in data]
-    return data
-
-
-def unmask_secrets(new: Any, old: Any) -> Any:
-    """Put back stored secrets where an update sends the masked value it was shown."""
-    if isinstance(new, dict) and isinstance(old, dict):
-        return {
-            k: (old[k] if v == "******" and k in old else unmask_secrets(v, old.get(k)))
-            for k, v in new.items()
-        }
-    if isinstance(new, list) and isinstance(old, list) and len(new) == len(old):
-        return [unmask_secrets(a, b) for a, b in zip(new, old, strict=True)]
-    return new
-
-
-def _row_to_pipeline(row: Any) -> Pipeline:
+def _row_to_pipeline(row: Any, secrets: SecretBox) -> Pipeline:
+    """A pipeline with its workflow's secrets unsealed, ready to run (answers mask them)."""
     m = row._mapping
     return Pipeline(
         id=m["id"],
@@ -233,7 +206,7 @@ def _row_to_pipeline(row: Any) -> Pipeline:
         name=m["name"],
         service=m["service"],
         pipeline_type=m["pipeline_type"],
-        workflow=json.loads(m["workflow"]),
+        workflow=secrets.unseal(json.loads(m["workflow"])),
         schedule=m["schedule"],
         start_date=m["start_date"],
         end_date=m["end_date"],
@@ -299,7 +272,7 @@ class PipelineStore:
             "name": name,
             "service": cfg.service_name,
             "pipeline_type": str(body.get("pipelineType") or "lineage"),
-            "workflow": json.dumps(workflow, sort_keys=True, default=str),
+            "workflow": json.dumps(self.store.secrets.seal(workflow), sort_keys=True, default=str),
             "schedule": schedule,
             "start_date": start,
             "end_date": end,
@@ -312,8 +285,11 @@ class PipelineStore:
             if row is not None:
                 if create_only:
                     raise PipelineError(f"ingestion pipeline {fqn!r} already exists; PUT updates it")
+                # sealing against the stored workflow keeps secrets a client sends back masked
                 stored = json.loads(row.workflow)
-                values["workflow"] = json.dumps(unmask_secrets(workflow, stored), sort_keys=True, default=str)
+                values["workflow"] = json.dumps(
+                    self.store.secrets.seal(workflow, stored), sort_keys=True, default=str
+                )
                 conn.execute(update(P).where(P.c.id == row.id).values(values))
                 pid, created = row.id, False
             else:
@@ -338,14 +314,14 @@ class PipelineStore:
                 row = conn.execute(select(P).where(P.c.name == ref)).first()
         if row is None:
             raise NotFoundError(f"ingestionPipeline instance for {ref} not found")
-        return _row_to_pipeline(row)
+        return _row_to_pipeline(row, self.store.secrets)
 
     def all(self, service: str | None = None) -> list[Pipeline]:
         stmt = select(P).order_by(P.c.fqn)
         if service:
             stmt = stmt.where(P.c.service == service)
         with self.store.read() as conn:
-            return [_row_to_pipeline(r) for r in conn.execute(stmt)]
+            return [_row_to_pipeline(r, self.store.secrets) for r in conn.execute(stmt)]
 
     def set_flags(self, pid: str, actor: str | None, **flags: bool) -> Pipeline:
         with self.store.write() as conn:

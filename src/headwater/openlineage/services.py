@@ -239,9 +239,17 @@ def test_service_connection(asset: Asset) -> dict[str, Any]:
 test_service_connection.__test__ = False  # type: ignore[attr-defined]
 
 
+def _with_clear_secrets(store: Store, asset: Asset) -> Asset:
+    """The service with its connection secrets unsealed, for the consumer that must use them.
+
+    Never hand such an asset to an API answer unmasked: answers go through `mask`.
+    """
+    return asset.model_copy(update={"attributes": store.secrets.unseal(asset.attributes)})
+
+
 def openlineage_services(store: Store) -> list[Asset]:
     assets, _ = store.list_assets(types=[AssetType.PIPELINE_SERVICE.value], limit=10_000, with_total=False)
-    return [a for a in assets if is_openlineage_service(a)]
+    return [_with_clear_secrets(store, a) for a in assets if is_openlineage_service(a)]
 
 
 def get_service(store: Store, name: str) -> Asset:
@@ -250,7 +258,7 @@ def get_service(store: Store, name: str) -> Asset:
     asset = store.get_asset_by_fqn(AssetType.PIPELINE_SERVICE, quote_name(name))
     if asset is None or not is_openlineage_service(asset):
         raise LookupError(f"No OpenLineage pipeline service named {name!r}")
-    return asset
+    return _with_clear_secrets(store, asset)
 
 
 def set_options(store: Store, name: str, options: IngestionOptions) -> Asset:
