@@ -79,11 +79,6 @@ _EDGE_COLS = ("from_pk", "to_pk", "description", "created_at")
 _DETAIL_COLS = ("from_pk", "to_pk", "source", "details", "pipeline_pk", "created_at", "updated_at")
 
 
-def _log_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Log rows with every column present (executemany needs identical keys)."""
-    return [{k: r.get(k) for k in _LOG_KEYS} for r in rows]
-
-
 KEY_CHUNK = 10_000  # keys per lookup statement (one bind parameter per key column)
 COPY_MIN = 50  # rows from which PostgreSQL inserts go through COPY
 # json.dumps(..., sort_keys=True) builds a new encoder per call; one shared encoder, same text
