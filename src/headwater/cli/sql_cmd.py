@@ -14,7 +14,9 @@ import typer
 from headwater.sql import extract_lineage
 from headwater.sql.dialects import ACCEPTED_DIALECTS, resolve_dialect
 
-sql_app = typer.Typer(help="SQL lineage: extract table and column lineage from SQL text.", no_args_is_help=True)
+sql_app = typer.Typer(
+    help="SQL lineage: extract table and column lineage from SQL text.", no_args_is_help=True
+)
 
 
 @sql_app.callback()
@@ -26,7 +28,9 @@ def _group() -> None:
 def lineage(
     file: str = typer.Argument("-", help="SQL file to read, or '-' for standard input."),
     dialect: str = typer.Option("ansi", "--dialect", "-d", help="SQL dialect (sqlglot names and aliases)."),
-    default_database: str | None = typer.Option(None, "--default-database", help="Database for unqualified names."),
+    default_database: str | None = typer.Option(
+        None, "--default-database", help="Database for unqualified names."
+    ),
     default_schema: str | None = typer.Option(None, "--default-schema", help="Schema for unqualified names."),
     schema_file: Path | None = typer.Option(
         None, "--schema", help='JSON file mapping tables to columns: {"db.schema.table": ["col", ...]}.'
@@ -38,7 +42,9 @@ def lineage(
     try:
         resolve_dialect(dialect)
     except ValueError:
-        typer.echo(f"error: unknown SQL dialect {dialect!r}; accepted: {', '.join(ACCEPTED_DIALECTS)}", err=True)
+        typer.echo(
+            f"error: unknown SQL dialect {dialect!r}; accepted: {', '.join(ACCEPTED_DIALECTS)}", err=True
+        )
         raise typer.Exit(code=2) from None
     try:
         sql = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")

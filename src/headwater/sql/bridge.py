@@ -99,7 +99,9 @@ def _single(result: LineageResult, st: StatementLineage, max_column_pairs: int) 
     result.targets = set(st.targets)
     dsts = {dst for _src, dst in st.column_edges}
     if any(src in dsts for src, _dst in st.column_edges if src[1] != "*"):
-        return merge_statements(result, [st, StatementLineage(index=1, sql="", kind="NONE")], max_column_pairs)
+        return merge_statements(
+            result, [st, StatementLineage(index=1, sql="", kind="NONE")], max_column_pairs
+        )
     for n, ((src, dst), tr) in enumerate(st.column_edges.items()):
         if n >= max_column_pairs:
             return False
@@ -111,7 +113,9 @@ def _single(result: LineageResult, st: StatementLineage, max_column_pairs: int) 
     return True
 
 
-def merge_statements(result: LineageResult, statements: list[StatementLineage], max_column_pairs: int) -> bool:
+def merge_statements(
+    result: LineageResult, statements: list[StatementLineage], max_column_pairs: int
+) -> bool:
     """Fill ``result`` from the statements; returns False when the column-pair cap cut it short."""
     if len(statements) == 1 and not statements[0].temporary and not statements[0].kind.startswith("ALTER"):
         return _single(result, statements[0], max_column_pairs)
@@ -153,7 +157,9 @@ def merge_statements(result: LineageResult, statements: list[StatementLineage], 
         while stack:
             node, tr = stack.pop()
             nexts = next_of(node)
-            if node != root and (not nexts or (node[0] not in temp and node[0] not in result.intermediate_tables)):
+            if node != root and (
+                not nexts or (node[0] not in temp and node[0] not in result.intermediate_tables)
+            ):
                 if node[0] not in gone:
                     key = (root, node)
                     old = final.get(key)

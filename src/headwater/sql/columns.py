@@ -229,8 +229,13 @@ class ColumnResolver:
                 if matching:
                     outs.extend(self._expand_star(matching))
                 else:  # qualified by a table name that FROM only knows under an alias
-                    outs.append(Output("*", {(self.namer.ident(target.args.get("table"), table=True), "*"): _IDENTITY},
-                                       star=True))
+                    outs.append(
+                        Output(
+                            "*",
+                            {(self.namer.ident(target.args.get("table"), table=True), "*"): _IDENTITY},
+                            star=True,
+                        )
+                    )
                 continue
             lineage = self.expression_lineage(proj, scope)
             name = self.output_name(proj)
@@ -468,7 +473,9 @@ def _path_transformation(node: exp.Expr, root: exp.Expr) -> Transformation:
                 step = Transformation(WINDOW, _func_name(parent.this))
         elif isinstance(parent, exp.AggFunc):
             step = Transformation(AGGREGATION, _func_name(parent))
-        elif (isinstance(parent, exp.If) and child.arg_key == "this") or (isinstance(parent, exp.Case) and child.arg_key == "this"):
+        elif (isinstance(parent, exp.If) and child.arg_key == "this") or (
+            isinstance(parent, exp.Case) and child.arg_key == "this"
+        ):
             step = Transformation(CONDITIONAL, "CASE")
         elif isinstance(parent, exp.Alias | exp.Paren | exp.Subquery | exp.Select | exp.Ordered | exp.Order):
             step = None

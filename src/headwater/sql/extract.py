@@ -58,9 +58,21 @@ logging.getLogger("sqlglot").addFilter(_QuietFilter())
 #: Tokens that can start a statement: where a script without semicolons is cut when parsing stops.
 _STARTERS = frozenset(
     {
-        TokenType.INSERT, TokenType.SELECT, TokenType.WITH, TokenType.UPDATE, TokenType.DELETE,
-        TokenType.MERGE, TokenType.CREATE, TokenType.DROP, TokenType.ALTER, TokenType.USE,
-        TokenType.DECLARE, TokenType.SET, TokenType.EXECUTE, TokenType.TRUNCATE, TokenType.COMMIT,
+        TokenType.INSERT,
+        TokenType.SELECT,
+        TokenType.WITH,
+        TokenType.UPDATE,
+        TokenType.DELETE,
+        TokenType.MERGE,
+        TokenType.CREATE,
+        TokenType.DROP,
+        TokenType.ALTER,
+        TokenType.USE,
+        TokenType.DECLARE,
+        TokenType.SET,
+        TokenType.EXECUTE,
+        TokenType.TRUNCATE,
+        TokenType.COMMIT,
     }
 )
 #: Dialects retried, in order, when a statement does not parse in the requested one.
@@ -79,12 +91,18 @@ def _strip_routine(tokens: list[Token]) -> list[Token]:
     if TokenType.PROCEDURE not in head and TokenType.FUNCTION not in head:
         return tokens
     for i, tok in enumerate(tokens):
-        if tok.token_type == TokenType.BEGIN or (tok.token_type == TokenType.COMMAND and tok.text.upper() == "BEGIN"):
+        if tok.token_type == TokenType.BEGIN or (
+            tok.token_type == TokenType.COMMAND and tok.text.upper() == "BEGIN"
+        ):
             body = tokens[i + 1 :]
             break
     else:
         for i, tok in enumerate(tokens):
-            if tok.token_type == TokenType.ALIAS and i + 1 < len(tokens) and tokens[i + 1].token_type in _STARTERS:
+            if (
+                tok.token_type == TokenType.ALIAS
+                and i + 1 < len(tokens)
+                and tokens[i + 1].token_type in _STARTERS
+            ):
                 body = tokens[i + 1 :]
                 break
         else:
@@ -116,8 +134,16 @@ def _parse_tokens(tokens: list[Token], source: str, dialect: str, depth: int = 0
 
 _COMPOUND = re.compile(r"[-+*/%&|^]=")
 _COMPOUND_OPS = frozenset(
-    {TokenType.PLUS, TokenType.DASH, TokenType.STAR, TokenType.SLASH, TokenType.MOD, TokenType.AMP,
-     TokenType.PIPE, TokenType.CARET}
+    {
+        TokenType.PLUS,
+        TokenType.DASH,
+        TokenType.STAR,
+        TokenType.SLASH,
+        TokenType.MOD,
+        TokenType.AMP,
+        TokenType.PIPE,
+        TokenType.CARET,
+    }
 )
 
 
@@ -126,8 +152,12 @@ def _drop_compound_operators(tokens: list[Token]) -> list[Token]:
     out: list[Token] = []
     for i, tok in enumerate(tokens):
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-        if tok.token_type in _COMPOUND_OPS and nxt is not None and nxt.token_type == TokenType.EQ and \
-                tok.end + 1 == nxt.start:
+        if (
+            tok.token_type in _COMPOUND_OPS
+            and nxt is not None
+            and nxt.token_type == TokenType.EQ
+            and tok.end + 1 == nxt.start
+        ):
             continue
         out.append(tok)
     return out
@@ -329,8 +359,11 @@ def _one_statement(
             found = run_with_deadline(lambda: _analyze(raw, index, analyzer, dialect), timeout)
     except ChildError as exc:
         kind = "parse" if exc.name in ("ParseError", "TokenError") else "internal"
-        result.errors.append(LineageError(kind, exc.message.splitlines()[0][:500] if exc.message else exc.name,
-                                          raw.sql[:1000], index))
+        result.errors.append(
+            LineageError(
+                kind, exc.message.splitlines()[0][:500] if exc.message else exc.name, raw.sql[:1000], index
+            )
+        )
         return []
     except DeadlineExceeded as exc:
         result.errors.append(LineageError("timeout", str(exc), raw.sql, index))

@@ -96,7 +96,10 @@ _NOT_A_BLOCK = frozenset({"TRAN", "TRANSACTION", "DISTRIBUTED", "WORK"})
 
 
 def _is_begin(tok: Token, nxt: Token | None) -> bool:
-    if not (tok.token_type == TokenType.BEGIN or (tok.token_type == TokenType.COMMAND and tok.text.upper() == "BEGIN")):
+    if not (
+        tok.token_type == TokenType.BEGIN
+        or (tok.token_type == TokenType.COMMAND and tok.text.upper() == "BEGIN")
+    ):
         return False
     return nxt is None or nxt.text.upper() not in _NOT_A_BLOCK
 
@@ -136,7 +139,11 @@ def _split_tokens(text: str, tokens: list[Token]) -> list[RawStatement]:
             chunk, routine, depth = [], False, 0
             continue
         chunk.append(tok)
-        if len(chunk) <= 6 and tt in (TokenType.PROCEDURE, TokenType.FUNCTION) and chunk[0].token_type == TokenType.CREATE:
+        if (
+            len(chunk) <= 6
+            and tt in (TokenType.PROCEDURE, TokenType.FUNCTION)
+            and chunk[0].token_type == TokenType.CREATE
+        ):
             routine = True
         if routine:
             nxt = tokens[i + 1] if i + 1 < len(tokens) else None

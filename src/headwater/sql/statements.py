@@ -26,9 +26,33 @@ _EXCHANGE = re.compile(
     r"^\s*ALTER\s+TABLE\s+(\S+)\s+EXCHANGE\s+PARTITION\s*\(.*?\)\s*WITH\s+TABLE\s+(\S+)", re.I | re.S
 )
 _BUILTIN_TABLE_FUNCTIONS = frozenset(
-    {"generator", "result_scan", "split_to_table", "flatten", "unnest", "range", "generate_series", "json_table",
-     "openjson", "string_split", "openrowset", "opendatasource", "openquery", "values", "sequence", "numbers",
-     "external_query", "read_csv", "read_parquet", "read_json", "read_csv_auto", "glob", "s3", "url", "file"}
+    {
+        "generator",
+        "result_scan",
+        "split_to_table",
+        "flatten",
+        "unnest",
+        "range",
+        "generate_series",
+        "json_table",
+        "openjson",
+        "string_split",
+        "openrowset",
+        "opendatasource",
+        "openquery",
+        "values",
+        "sequence",
+        "numbers",
+        "external_query",
+        "read_csv",
+        "read_parquet",
+        "read_json",
+        "read_csv_auto",
+        "glob",
+        "s3",
+        "url",
+        "file",
+    }
 )
 _STREAM = re.compile(
     r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?STREAM\s+(?:IF\s+NOT\s+EXISTS\s+)?(\S+)\s+"
@@ -96,20 +120,28 @@ class StatementAnalyzer:
         built-in generators are not data sources. ``IDENTIFIER('t')`` names a table."""
         this = node.this
         if isinstance(this, exp.DynamicIdentifier) and isinstance(this.this, exp.Literal):
-            return ".".join(self.namer.qualify([self.namer.ident(p, table=True) for p in this.this.name.split(".")]))
+            return ".".join(
+                self.namer.qualify([self.namer.ident(p, table=True) for p in this.this.name.split(".")])
+            )
         prefix: list[str] = []
         if isinstance(node, exp.Table):
-            prefix = [self.namer.ident(p, table=True) for p in (node.args.get("catalog"), node.args.get("db")) if p]
+            prefix = [
+                self.namer.ident(p, table=True) for p in (node.args.get("catalog"), node.args.get("db")) if p
+            ]
         while isinstance(this, exp.Dot):
             head = this.this
-            prefix.extend(self.namer.ident(p, table=True) for p in ([head] if not isinstance(head, exp.Dot) else
-                                                                      [head.this, head.expression]))
+            prefix.extend(
+                self.namer.ident(p, table=True)
+                for p in ([head] if not isinstance(head, exp.Dot) else [head.this, head.expression])
+            )
             this = this.expression
         if isinstance(this, exp.Anonymous) and str(this.name).lower() == "table" and this.expressions:
             return self._function_source(exp.TableFromRows(this=this.expressions[0].copy()))  # TABLE(fn(...))
         if not isinstance(this, exp.Anonymous):
             return None
-        name = self.namer.ident(this.this if isinstance(this.this, exp.Identifier) else str(this.this), table=True)
+        name = self.namer.ident(
+            this.this if isinstance(this.this, exp.Identifier) else str(this.this), table=True
+        )
         if name.lower() in _BUILTIN_TABLE_FUNCTIONS or any(p.lower() == "information_schema" for p in prefix):
             return None
         return ".".join([*prefix, name])
@@ -118,7 +150,8 @@ class StatementAnalyzer:
         names = cache.get(id(with_))
         if names is None:
             names = [
-                self.namer.ident(c.args["alias"].this) if c.args.get("alias") else "" for c in with_.expressions
+                self.namer.ident(c.args["alias"].this) if c.args.get("alias") else ""
+                for c in with_.expressions
             ]
             cache[id(with_)] = names
         return names

@@ -323,7 +323,9 @@ class Store:
                         "display_name": item.display_name,
                         "description": item.description,
                         "parent_pk": parent_pk,
-                        "attributes": json.dumps(self.secrets.seal(item.attributes), sort_keys=True, default=str),
+                        "attributes": json.dumps(
+                            self.secrets.seal(item.attributes), sort_keys=True, default=str
+                        ),
                         "partial": item.partial,
                         "deleted": False,
                         "version": 0.1,
@@ -672,9 +674,7 @@ class Store:
         if parent_pk is not None:
             conds.append(s.assets.c.parent_pk == parent_pk)
         if fqn_prefix:
-            conds.append(
-                s.assets.c.fqn.like(_like_escape(fqn_prefix) + "%", escape="\\")
-            )
+            conds.append(s.assets.c.fqn.like(_like_escape(fqn_prefix) + "%", escape="\\"))
         if deleted_only:
             conds.append(s.assets.c.deleted.is_(True))
         elif not include_deleted:
@@ -732,7 +732,9 @@ class Store:
         """Set plain fields (name, display_name, description, attributes dict) of one asset."""
         values: dict[str, Any] = {}
         with self.write() as conn:
-            row = conn.execute(select(s.assets.c.version, s.assets.c.attributes).where(s.assets.c.pk == pk)).first()
+            row = conn.execute(
+                select(s.assets.c.version, s.assets.c.attributes).where(s.assets.c.pk == pk)
+            ).first()
             if row is None:
                 raise NotFoundError(f"asset {pk} not found")
             for key, value in fields.items():
