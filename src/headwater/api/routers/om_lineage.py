@@ -282,13 +282,9 @@ def get_lineage_by_name(
     asOf: str | None = Query(None, description=AS_OF_DOC),
 ) -> JSONResponse:
     store = store_of(request)
-    if asOf is not None:  # issue 9: the graph as it stood at asOf
-        root = _root_by_fqn(store, entity, fqn, True)
-        view = as_of_view(request, root, asOf, upstreamDepth, downstreamDepth, nodeLimit, includeDeleted)
-    else:
-        root = _root_by_fqn(store, entity, fqn, includeDeleted)
-        view = _read_view(request, root, upstreamDepth, downstreamDepth, nodeLimit, includeDeleted)
-    return _lineage_response(store, view, request, nodeLimit)
+    # as of a past time the root may have been deleted since: look it up including deleted
+    root = _root_by_fqn(store, entity, fqn, includeDeleted or asOf is not None)
+    return _lineage_answer(request, root, upstreamDepth, downstreamDepth, nodeLimit, includeDeleted, asOf)
 
 
 @router.get("/{entity}/{entity_id}", summary="Lineage of an entity by id")
@@ -304,13 +300,25 @@ def get_lineage_by_id(
     asOf: str | None = Query(None, description=AS_OF_DOC),
 ) -> JSONResponse:
     store = store_of(request)
-    if asOf is not None:  # issue 9: the graph as it stood at asOf
-        root = _root_by_id(store, entity, entity_id, True)
-        view = as_of_view(request, root, asOf, upstreamDepth, downstreamDepth, nodeLimit, includeDeleted)
+    root = _root_by_id(store, entity, entity_id, includeDeleted or asOf is not None)
+    return _lineage_answer(request, root, upstreamDepth, downstreamDepth, nodeLimit, includeDeleted, asOf)
+
+
+def _lineage_answer(
+    request: Request,
+    root: Asset,
+    upstream_depth: int,
+    downstream_depth: int,
+    node_limit: int | None,
+    include_deleted: bool,
+    as_of: str | None,
+) -> JSONResponse:
+    """The lineage read shared by the by-id and by-name routes: current, or as of a past time."""
+    if as_of is not None:  # issue 9: the graph as it stood at asOf
+        view = as_of_view(request, root, as_of, upstream_depth, downstream_depth, node_limit, include_deleted)
     else:
-        root = _root_by_id(store, entity, entity_id, includeDeleted)
-        view = _read_view(request, root, upstreamDepth, downstreamDepth, nodeLimit, includeDeleted)
-    return _lineage_response(store, view, request, nodeLimit)
+        view = _read_view(request, root, upstream_depth, downstream_depth, node_limit, include_deleted)
+    return _lineage_response(store_of(request), view, request, node_limit)
 
 
 def add_edge(store: Store, edge: EntitiesEdge, who: str | None) -> bool:
