@@ -14,7 +14,7 @@ from headwater.api.errors import ApiError
 from headwater.identity.fqn import FqnError, build, quote_name
 from headwater.model.assets import Asset, AssetInput, ColumnInput
 from headwater.model.types import SERVICE_TYPES, AssetType
-from headwater.secrets import MASK, mask
+from headwater.secrets import mask
 from headwater.store import Store
 
 
@@ -132,12 +132,6 @@ _STRUCTURAL = {
     "apiCollection",
     "parent",
 }
-SECRET_MASK = MASK
-
-
-def mask_secrets(value: Any) -> Any:
-    """A copy of a connection config with every secret masked (see headwater.secrets)."""
-    return mask(value)
 
 
 def type_from_path_segment(segment: str) -> AssetType:
@@ -419,7 +413,7 @@ def entity_json(store: Store, asset: Asset, base_url: str) -> dict[str, Any]:
         doc["description"] = asset.description
     if asset.type in SERVICE_TYPES:
         if "connection" in doc:
-            doc["connection"] = mask_secrets(doc["connection"])
+            doc["connection"] = mask(doc["connection"])
         return doc
     for parent in ancestors(store, asset):
         if parent.type in SERVICE_TYPES:

@@ -46,11 +46,11 @@ def _print(data: Any) -> None:
 @openlineage_app.command("services")
 def services_cmd(data_dir: DataDir = None, db_url: DbUrl = None) -> None:
     """List OpenLineage pipeline services (connection secrets masked)."""
-    from headwater.api.om_json import mask_secrets
     from headwater.openlineage.services import openlineage_services, options_of
+    from headwater.secrets import mask
 
     for asset in openlineage_services(_store(data_dir, db_url)):
-        conn = mask_secrets(asset.attributes.get("connection") or {})
+        conn = mask(asset.attributes.get("connection") or {})
         _print({"name": asset.name, "connection": conn, "ingestion": options_of(asset).model_dump()})
 
 
