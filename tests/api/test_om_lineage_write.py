@@ -116,6 +116,32 @@ def test_json_patch_of_one_edge(api: httpx.Client) -> None:
     assert resp.status_code == 404
 
 
+def test_json_patch_of_an_edge_with_several_sources(api: httpx.Client) -> None:
+    """The merged edge after a PATCH is exactly the patched document, and both sources stay listed."""
+    t = make_tables(api, "a", "b")
+    a, b = t["a"], t["b"]
+    put_edge(
+        api, a, b, columnsLineage=cols(a, b, ("id", "id"), ("v", "v")), sqlQuery="q1", source="QueryLineage"
+    )
+    put_edge(api, a, b, columnsLineage=cols(a, b, ("id", "id")))
+    edge = get_edge(api, a, b)
+    assert edge is not None and sorted(edge["sources"]) == ["Manual", "QueryLineage"]
+    v_index = next(i for i, c in enumerate(edge["columnsLineage"]) if c["toColumn"].endswith(".b.v"))
+    patch = [
+        {"op": "remove", "path": f"/columnsLineage/{v_index}"},
+        {"op": "replace", "path": "/sqlQuery", "value": "insert into b select id from a"},
+    ]
+    resp = api.patch(f"/api/v1/lineage/table/{a['id']}/table/{b['id']}", json=patch)
+    assert resp.status_code == 200, resp.text
+    after = get_edge(api, a, b)
+    assert after is not None
+    # the mapping the patch removed is gone although another source had reported it
+    assert column_pairs(after) == {(f"{SCHEMA_FQN}.a.id", f"{SCHEMA_FQN}.b.id")}
+    assert after["sqlQuery"] == "insert into b select id from a"
+    assert sorted(after["sources"]) == ["Manual", "QueryLineage"]
+    assert column_pairs(resp.json()) == column_pairs(after)
+
+
 def test_delete_by_ids_and_by_fqns(api: httpx.Client) -> None:
     t = make_tables(api, "a", "b", "c")
     a, b, c = t["a"], t["b"], t["c"]

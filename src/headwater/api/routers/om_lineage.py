@@ -368,10 +368,34 @@ def patch_lineage(
         raise ApiError(400, f"patched lineageDetails are invalid: {exc.errors()[0]['msg']}") from None
     pipeline_pk = _resolve_pipeline(store, details)
     _validate_columns(store, src, dst, details.columnsLineage)
-    store.put_edges([EdgeWrite(src.pk, dst.pk, details, pipeline_pk=pipeline_pk)], actor(request))
+    others = [_narrowed_to(d, details) for d in edge.details if d.source != details.source]
+    writes = [EdgeWrite(src.pk, dst.pk, d, pipeline_pk=_resolve_pipeline(store, d)) for d in others]
+    writes.append(EdgeWrite(src.pk, dst.pk, details, pipeline_pk=pipeline_pk))
+    store.put_edges(writes, actor(request))
     fresh = store.get_edge(src.pk, dst.pk)
     assert fresh is not None
     return merge_details(fresh.details)
+
+
+def _narrowed_to(other: LineageDetails, patched: LineageDetails) -> LineageDetails:
+    """Another source's details cut down so that the merged edge equals the patched document.
+
+    A PATCH edits the merged view users see, but each source keeps its own details. The patched
+    document is stored under its source; every other source keeps only the column mappings the
+    patch kept, and loses SQL, pipeline or description where the patch set a different value or
+    removed it. The other sources stay listed, so provenance survives the edit.
+    """
+    kept = {(c.toColumn, c.function, f) for c in patched.columnsLineage for f in c.fromColumns}
+    columns = []
+    for cl in other.columnsLineage:
+        froms = [f for f in cl.fromColumns if (cl.toColumn, cl.function, f) in kept]
+        if froms:
+            columns.append(cl.model_copy(update={"fromColumns": froms}))
+    update: dict[str, Any] = {"columnsLineage": columns}
+    for key in ("sqlQuery", "pipeline", "description"):
+        if getattr(other, key) != getattr(patched, key):
+            update[key] = None
+    return other.model_copy(update=update)
 
 
 def _raw_segments(request: Request) -> list[str]:
