@@ -1,106 +1,129 @@
-"""Upgrades: a database created at every earlier schema version, holding data, migrates to head
-with its data intact and usable."""
+"""Upgrading from every earlier schema version keeps the data that version held.
+
+Each test stops the schema at one old revision, writes data the way that version's code did (raw
+SQL on its tables), then opens a `Store`, which upgrades to head, and reads the data back through
+today's API.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
-from alembic import command
-from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from headwater.graph import GraphIndex, traverse
-from headwater.model import AssetType
-from headwater.store import Store
-from headwater.store.engine import alembic_config, current_revision, make_engine
+from headwater.model import AssetInput, AssetType
+from headwater.store import Store, saved_queries
+from headwater.store.engine import ScriptDirectory, alembic_config, current_revision, make_engine, migrate
 
-REVISIONS = [
-    r.revision for r in reversed(list(ScriptDirectory.from_config(alembic_config()).walk_revisions()))
-]
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
+OLD_REVISIONS = [
+    rev.revision for rev in reversed(list(ScriptDirectory.from_config(alembic_config()).walk_revisions()))
+][:-1]
+
+SERVICE = "warehouse"
+CHECKSUM = hashlib.md5(b"insert into t2 select * from t1").hexdigest()
 
 
-def _seed_at_0001(url: str) -> None:
-    """Rows written with plain SQL against the first schema, as an old server would have."""
+def _seed_old_version(url: str) -> None:
+    """Two tables with a column each, one edge with details and its log rows, and (as 0001-0400
+    kept them) a saved query inside the settings table."""
     engine = make_engine(url)
+    now = 1_700_000_000_000
     with engine.begin() as conn:
-        for pk, (typ, fqn, name, parent) in enumerate(
-            [
-                ("databaseService", "pg", "pg", None),
-                ("database", "pg.db", "db", 1),
-                ("databaseSchema", "pg.db.s", "s", 2),
-                ("table", "pg.db.s.a", "a", 3),
-                ("table", "pg.db.s.b", "b", 3),
-                ("column", "pg.db.s.a.id", "id", 4),
-            ],
-            start=1,
-        ):
+        assets = [
+            (1, "svc-id", "databaseService", SERVICE, SERVICE, None),
+            (2, "t1-id", "table", f"{SERVICE}.db.s.t1", "t1", 1),
+            (3, "t2-id", "table", f"{SERVICE}.db.s.t2", "t2", 1),
+            (4, "c1-id", "column", f"{SERVICE}.db.s.t1.a", "a", 2),
+            (5, "c2-id", "column", f"{SERVICE}.db.s.t2.a", "a", 3),
+        ]
+        for pk, id_, type_, fqn, name, parent in assets:
             conn.execute(
                 text(
-                    "INSERT INTO assets (pk, id, type, fqn, name, parent_pk, attributes, partial, deleted, version, "
-                    "created_at, updated_at) VALUES (:pk, :id, :type, :fqn, :name, :parent, :attrs, false, false, 0.1, 1, 1)"
+                    "INSERT INTO assets (pk, id, type, fqn, name, parent_pk, attributes, partial, deleted,"
+                    " version, created_at, updated_at) VALUES"
+                    " (:pk, :id, :type, :fqn, :name, :parent, '{}', false, false, 0.1, :now, :now)"
                 ),
-                {
-                    "pk": pk,
-                    "id": f"00000000-0000-0000-0000-00000000000{pk}",
-                    "type": typ,
-                    "fqn": fqn,
-                    "name": name,
-                    "parent": parent,
-                    "attrs": json.dumps({"tableType": "Regular"} if typ == "table" else {}),
-                },
+                {"pk": pk, "id": id_, "type": type_, "fqn": fqn, "name": name, "parent": parent, "now": now},
             )
         details = json.dumps(
             {
-                "sqlQuery": "insert into b select * from a",
+                "columnsLineage": [
+                    {"fromColumns": [f"{SERVICE}.db.s.t1.a"], "toColumn": f"{SERVICE}.db.s.t2.a"}
+                ],
+                "sqlQuery": "insert into t2 select * from t1",
                 "source": "QueryLineage",
-                "columnsLineage": [],
-                "createdAt": 1,
-                "updatedAt": 1,
-            }
+                "createdAt": now,
+                "updatedAt": now,
+            },
+            sort_keys=True,
         )
-        conn.execute(text("INSERT INTO edges (from_pk, to_pk, created_at) VALUES (4, 5, 1)"))
+        conn.execute(text("INSERT INTO edges (from_pk, to_pk, created_at) VALUES (2, 3, :now)"), {"now": now})
         conn.execute(
             text(
-                "INSERT INTO edge_details (from_pk, to_pk, source, details, created_at, updated_at) "
-                "VALUES (4, 5, 'QueryLineage', :d, 1, 1)"
+                "INSERT INTO edge_details (from_pk, to_pk, source, details, created_at, updated_at)"
+                " VALUES (2, 3, 'QueryLineage', :d, :now, :now)"
             ),
-            {"d": details},
+            {"d": details, "now": now},
         )
-        conn.execute(text("INSERT INTO lineage_log (at, kind, from_pk, to_pk) VALUES (1, 'edge_add', 4, 5)"))
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("SELECT setval('assets_pk_seq', 6)"))
+        conn.execute(
+            text(
+                "INSERT INTO lineage_log (at, kind, from_pk, to_pk, source, details) VALUES"
+                " (:now, 'edge_add', 2, 3, NULL, NULL), (:now, 'details_put', 2, 3, 'QueryLineage', :d)"
+            ),
+            {"d": details, "now": now},
+        )
+        record = {
+            "id": "5b0d3c9e-0000-5000-8000-000000000001",
+            "name": CHECKSUM,
+            "fullyQualifiedName": f"{SERVICE}.{CHECKSUM}",
+            "checksum": CHECKSUM,
+            "query": "insert into t2 select * from t1",
+            "version": 0.1,
+            "deleted": False,
+            "processedLineage": True,
+        }
+        conn.execute(
+            text("INSERT INTO settings (key, value) VALUES (:k, :v)"),
+            {
+                "k": "om_queries:" + hashlib.sha1(SERVICE.encode()).hexdigest(),
+                "v": json.dumps({CHECKSUM: record}),
+            },
+        )
+    if url.startswith("postgresql"):
+        with engine.begin() as conn:  # explicit pks above: move the sequence past them
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('assets', 'pk'), 5)"))
     engine.dispose()
 
 
-@pytest.mark.parametrize("start", REVISIONS[:-1] or ["0001"])
-def test_upgrade_from_every_earlier_version_keeps_data(db_url: str, start: str) -> None:
+@pytest.mark.parametrize("revision", OLD_REVISIONS)
+def test_upgrade_from_every_earlier_version_keeps_data(db_url: str, revision: str) -> None:
     engine = make_engine(db_url)
-    with engine.connect() as conn:
-        command.upgrade(alembic_config(conn), "0001")
-        conn.commit()
-    _seed_at_0001(db_url)
-    with engine.connect() as conn:
-        command.upgrade(alembic_config(conn), start)
-        conn.commit()
-    assert current_revision(engine) == start
+    migrate(engine, revision)
+    assert current_revision(engine) == revision
     engine.dispose()
+    _seed_old_version(db_url)
 
-    store = Store(db_url)  # opening migrates to head
+    store = Store(db_url)  # upgrades to head
     try:
-        assert current_revision(store.engine) == REVISIONS[-1]
-        a = store.get_asset_by_fqn(AssetType.TABLE, "pg.db.s.a")
-        b = store.get_asset_by_fqn(AssetType.TABLE, "pg.db.s.b")
-        assert a is not None and b is not None and a.attributes == {"tableType": "Regular"}
-        edge = store.get_edge(a.pk, b.pk)
-        assert edge is not None and edge.details[0].sqlQuery == "insert into b select * from a"
-        assert traverse(GraphIndex(store), a.pk, upstream_depth=0, downstream_depth=1).downstream_edges == [
-            (a.pk, b.pk)
-        ]
-        # and the upgraded store takes new writes
-        from headwater.model import AssetInput
-
-        new, created = store.upsert_asset(AssetInput(type=AssetType.TABLE, fqn="pg.db.s.c", name="c"))
-        assert created and new.pk > 6
+        with store.read() as conn:
+            assert current_revision(conn.engine) == HEAD
+        t1 = store.get_asset_by_fqn(AssetType.TABLE, f"{SERVICE}.db.s.t1")
+        t2 = store.get_asset_by_fqn(AssetType.TABLE, f"{SERVICE}.db.s.t2")
+        assert t1 is not None and t2 is not None
+        edge = store.get_edge(t1.pk, t2.pk)
+        assert edge is not None
+        [details] = edge.details
+        assert details.sqlQuery == "insert into t2 select * from t1"
+        assert [c.fromColumns for c in details.columnsLineage] == [[f"{SERVICE}.db.s.t1.a"]]
+        # the saved query moved out of settings into its table, unchanged
+        [(service, record)] = saved_queries.list_queries(store)
+        assert service == SERVICE and record["checksum"] == CHECKSUM and record["processedLineage"] is True
+        assert store.get_setting("om_queries:" + hashlib.sha1(SERVICE.encode()).hexdigest()) is None
+        # and the upgraded store keeps working: a new asset gets a fresh pk
+        created, _ = store.upsert_asset(AssetInput(type=AssetType.TABLE, fqn=f"{SERVICE}.db.s.t3", name="t3"))
+        assert created.pk > 5
     finally:
         store.close()

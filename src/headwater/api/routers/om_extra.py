@@ -3,9 +3,8 @@
 - `queries`: OpenMetadata's Query entities, as far as lineage needs them. The lineage workflow
   saves each query it turned into lineage with `processedLineage: true` (`PUT /v1/queries/bulk`),
   and on the next run skips the queries whose checksum (md5 of the text) the
-  `query_search_index` reports as processed. Kept per database service in the store's settings
-  table (the store has no query table yet), so this suits query logs of thousands of queries,
-  not millions.
+  `query_search_index` reports as processed. Kept in the `saved_queries` table
+  (`headwater.store.saved_queries`), one row per service and checksum.
 - `services/testConnectionDefinitions/name/{T}.testConnectionDefinition`: the steps the SDK runs
   to test a source connection before a workflow starts.
 - `usage/compute.percentile/{entity}/{date}`: called at the close of some workflows; headwater
@@ -15,8 +14,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import threading
 import uuid
 from typing import Any
 
@@ -29,13 +26,12 @@ from headwater.api.errors import ApiError
 from headwater.api.om_json import entity_ref
 from headwater.api.routers import om_search
 from headwater.model.types import AssetType
-from headwater.store import Store, now_ms
+from headwater.store import Store, now_ms, saved_queries
 
 router = APIRouter(prefix="/api/v1", tags=["OpenMetadata workflow support"])
 
 QUERY_INDEX = "query_search_index"
 _NS = uuid.UUID("5f1f0d0e-8a43-4c55-9a4c-8f1d2b0c7e11")
-_LOCK = threading.Lock()
 
 # -- queries ------------------------------------------------------------------------------------
 
@@ -43,19 +39,6 @@ _LOCK = threading.Lock()
 def query_checksum(text: str) -> str:
     """OpenMetadata's Query checksum: md5 of the raw query text."""
     return hashlib.md5(text.encode("utf-8")).hexdigest()
-
-
-def _key(service: str) -> str:
-    # settings keys are at most 100 characters; service names are not bounded
-    return "om_queries:" + hashlib.sha1(service.encode("utf-8")).hexdigest()
-
-
-def _load(store: Store, service: str) -> dict[str, dict[str, Any]]:
-    raw = store.get_setting(_key(service))
-    if not raw:
-        return {}
-    data: dict[str, dict[str, Any]] = json.loads(raw)
-    return data
 
 
 def _service_ref(store: Store, service: str, base: str) -> dict[str, Any]:
@@ -99,11 +82,8 @@ def upsert_query(store: Store, body: Any, who: str | None, base: str) -> tuple[d
         raise ApiError(400, "`service` is required: the name of the database service")
     ref = _service_ref(store, service, base)
     checksum = query_checksum(text)
-    with _LOCK:
-        queries = _load(store, service)
-        record = queries.get(checksum)
-        created = record is None
-        ts = now_ms()
+
+    def change(record: dict[str, Any] | None) -> dict[str, Any]:
         if record is None:
             record = {
                 "id": str(uuid.uuid5(_NS, f"{service}\x00{checksum}")),
@@ -119,29 +99,29 @@ def upsert_query(store: Store, body: Any, who: str | None, base: str) -> tuple[d
         for field in _QUERY_FIELDS:
             if field in body and body[field] is not None:
                 record[field] = body[field]
-        record["updatedAt"] = ts
+        record["updatedAt"] = now_ms()
         record["updatedBy"] = who or "admin"
-        queries[checksum] = record
-        store.set_setting(_key(service), json.dumps(queries, sort_keys=True))
+        return record
+
+    record, created = saved_queries.upsert_query(store, service, checksum, change)
     return _query_json(record, ref, base), created
 
 
 def _all_queries(request: Request, service: str | None = None) -> list[dict[str, Any]]:
     store = store_of(request)
     base = base_url(request)
-    if service:
-        services = [a for a in [store.get_asset_by_fqn(AssetType.DATABASE_SERVICE, service)] if a]
-    else:
-        services, _ = store.list_assets(
-            types=[AssetType.DATABASE_SERVICE.value], limit=100_000, with_total=False
-        )
+    refs: dict[str, dict[str, Any] | None] = {}
     out: list[dict[str, Any]] = []
-    for svc in services:
-        ref = entity_ref(svc, base)
-        for record in _load(store, svc.fqn).values():
-            doc = _query_json(record, ref, base)
-            doc["entityType"] = "query"
-            out.append(doc)
+    for svc, record in saved_queries.list_queries(store, service):
+        if svc not in refs:
+            asset = store.get_asset_by_fqn(AssetType.DATABASE_SERVICE, svc)
+            refs[svc] = entity_ref(asset, base) if asset is not None and not asset.deleted else None
+        ref = refs[svc]
+        if ref is None:  # the service is gone: so are its queries, as in OpenMetadata
+            continue
+        doc = _query_json(record, ref, base)
+        doc["entityType"] = "query"
+        out.append(doc)
     return out
 
 
@@ -211,10 +191,13 @@ def list_queries(
 
 
 def _find_query(request: Request, *, query_id: str | None = None, fqn: str | None = None) -> dict[str, Any]:
-    for doc in _all_queries(request):
-        if (query_id and doc["id"] == query_id) or (fqn and doc["fullyQualifiedName"] == fqn):
-            doc.pop("entityType", None)
-            return doc
+    store = store_of(request)
+    found = saved_queries.find_query(store, query_id=query_id, fqn=fqn)
+    if found is not None:
+        service, record = found
+        asset = store.get_asset_by_fqn(AssetType.DATABASE_SERVICE, service)
+        if asset is not None and not asset.deleted:
+            return _query_json(record, entity_ref(asset, base_url(request)), base_url(request))
     raise ApiError(404, f"query instance for {query_id or fqn} not found")
 
 
