@@ -7,6 +7,7 @@ revoked, and an optional expiry.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import threading
 import time
@@ -67,10 +68,17 @@ class TokenService:
         self.store.add_token(jti, name, role, expires_at, scope)
         return jwt.encode(claims, self._key, algorithm="HS256")
 
-    def verify(self, token: str) -> Principal:
+    def cached(self, token: str) -> Principal | None:
+        """The principal of a recently verified token, without touching the store."""
         cached = self._cache.get(token)
         if cached and time.monotonic() - cached[0] < _CACHE_SECONDS:
             return cached[1]
+        return None
+
+    def verify(self, token: str) -> Principal:
+        cached = self.cached(token)
+        if cached is not None:
+            return cached
         try:
             claims = jwt.decode(token, self._key, algorithms=["HS256"], options={"require": ["jti"]})
         except jwt.ExpiredSignatureError:
@@ -99,23 +107,41 @@ class TokenService:
         return self.store.revoke_token(jti)
 
 
-def _principal(request: Request) -> Principal:
-    state = request.app.state
-    if not state.settings.auth:
-        return ANONYMOUS_ADMIN
+def _bearer(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "Missing bearer token: send `Authorization: Bearer <token>`")
-    principal: Principal = state.tokens.verify(token.strip())
+    return token.strip()
+
+
+def _principal(request: Request) -> Principal:
+    state = request.app.state
+    if not state.settings.auth:
+        return ANONYMOUS_ADMIN
+    principal: Principal = state.tokens.verify(_bearer(request))
+    return principal
+
+
+async def _principal_async(request: Request) -> Principal:
+    """As :func:`_principal`, answered on the event loop when the token was verified
+    recently; only a store look-up goes to a worker thread."""
+    state = request.app.state
+    if not state.settings.auth:
+        return ANONYMOUS_ADMIN
+    token = _bearer(request)
+    principal: Principal | None = state.tokens.cached(token)
+    if principal is None:
+        principal = await asyncio.to_thread(state.tokens.verify, token)
     return principal
 
 
 def require(role: str):  # type: ignore[no-untyped-def]
     """A FastAPI dependency that admits callers with at least `role`."""
 
-    def dependency(request: Request) -> Principal:
-        principal = _principal(request)
+    async def dependency(request: Request) -> Principal:
+        # async: a sync dependency costs a thread-pool hop on every request
+        principal = await _principal_async(request)
         if not principal.allows(role):
             raise ApiError(403, f"Role {principal.role!r} may not do this; it needs {role!r}")
         if principal.scope and role != "viewer" and not request.url.path.startswith(SCOPED_WRITE_PREFIXES):

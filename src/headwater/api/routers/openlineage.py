@@ -27,6 +27,9 @@ from headwater.openlineage.marquez import MarquezReader, NotFound
 from headwater.openlineage.service import IngestService
 
 router = APIRouter(tags=["OpenLineage"])
+# The ingest endpoints, matched before every other router (see app.create_app): producers
+# call them thousands of times a second, and route matching is a linear scan.
+priority_router = APIRouter(tags=["OpenLineage"])
 
 
 # --------------------------------------------------------------------------- lifecycle
@@ -136,7 +139,9 @@ def _validate_all(items: list[Any]) -> tuple[list[OpenLineageEvent], list[dict[s
 # --------------------------------------------------------------------------- ingest endpoints
 
 
-@router.post("/api/v1/lineage", status_code=201, summary="Ingest one OpenLineage event (client default path)")
+@priority_router.post(
+    "/api/v1/lineage", status_code=201, summary="Ingest one OpenLineage event (client default path)"
+)
 async def post_lineage(request: Request, _: Editor) -> Response:
     body = await _json_body(request)
     if isinstance(body, list):  # lenient: a batch sent to the single-event path
@@ -168,13 +173,15 @@ async def post_lineage_batch_items(request: Request, items: list[Any]) -> JSONRe
     return JSONResponse(status_code=200, content=content)
 
 
-@router.post("/api/v1/lineage/batch", summary="Ingest a JSON array of OpenLineage events")
+@priority_router.post("/api/v1/lineage/batch", summary="Ingest a JSON array of OpenLineage events")
 async def post_lineage_batch(request: Request, _: Editor) -> JSONResponse:
     body = await _json_body(request)
     return await post_lineage_batch_items(request, _batch_items(body, om=False))
 
 
-@router.post("/api/v1/openlineage/lineage", summary="Ingest one OpenLineage event (OpenMetadata's path)")
+@priority_router.post(
+    "/api/v1/openlineage/lineage", summary="Ingest one OpenLineage event (OpenMetadata's path)"
+)
 async def post_om_lineage(request: Request, _: Editor) -> JSONResponse:
     body = await _json_body(request)
     try:
@@ -192,7 +199,7 @@ async def post_om_lineage(request: Request, _: Editor) -> JSONResponse:
     )
 
 
-@router.post(
+@priority_router.post(
     "/api/v1/openlineage/lineage/batch", summary="Ingest {events: [...]} (OpenMetadata's batch path)"
 )
 async def post_om_lineage_batch(request: Request, _: Editor) -> JSONResponse:
@@ -214,12 +221,14 @@ async def post_om_lineage_batch(request: Request, _: Editor) -> JSONResponse:
     return JSONResponse(content)
 
 
-@router.post(
+@priority_router.post(
     "/events/openlineage/{connector}/api/v1/lineage",
     status_code=202,
     summary="Ingest one OpenLineage event (Atlan's path; the job namespace names the connection)",
 )
-@router.post("/events/openlineage/{connector}/api/v1/lineages", status_code=202, include_in_schema=False)
+@priority_router.post(
+    "/events/openlineage/{connector}/api/v1/lineages", status_code=202, include_in_schema=False
+)
 async def post_atlan_lineage(request: Request, connector: str, _: Editor) -> Response:
     body = await _json_body(request)
     items = body if isinstance(body, list) else [body]
