@@ -124,13 +124,17 @@ def serve(db_url: str, port: int, data_dir: str) -> None:
         await request.body()
         return Response(status_code=201)
 
+    # matched first, like the ingest endpoints (app.create_app), so it is the ceiling of the
+    # HTTP stack and not of a walk through ~300 routes
+    app.router.routes.insert(0, app.router.routes.pop())
+
     token = app.state.tokens.create("editor", "bench")
     Path(data_dir, "bench-token").write_text(token)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
 
 
 @contextmanager
-def server(db_url: str) -> Iterator[tuple[str, str]]:
+def server(db_url: str) -> Iterator[tuple[str, str, int]]:
     data_dir = tempfile.mkdtemp(prefix="hw-bench-")
     port = free_port()
     proc = subprocess.Popen(
@@ -152,34 +156,83 @@ def server(db_url: str) -> Iterator[tuple[str, str]]:
             time.sleep(0.1)
         else:
             raise RuntimeError("bench server did not start")
-        yield f"http://127.0.0.1:{port}", token_file.read_text().strip()
+        yield f"http://127.0.0.1:{port}", token_file.read_text().strip(), proc.pid
     finally:
         proc.terminate()
         proc.wait(30)
 
 
 async def _post_all(url: str, token: str, path: str, bodies: list[bytes], concurrency: int) -> float:
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=600) as client:
-        it = iter(bodies)
+    """POST every body over ``concurrency`` keep-alive HTTP/1.1 connections; returns seconds.
 
-        async def worker() -> None:
-            for body in it:
+    A raw asyncio client (requests pre-encoded, responses parsed by hand) costs a few
+    microseconds per request, so on a small machine the no-op ceiling measures the server,
+    not the load generator (httpx needed ~2 ms of CPU per request). The same client sends
+    to the no-op and to the real endpoint."""
+    host, port = url.removeprefix("http://").split(":")
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+        "Content-Type: application/json\r\nContent-Length: "
+    ).encode()
+    requests = [head + str(len(b)).encode() + b"\r\n\r\n" + b for b in bodies]
+    it = iter(requests)
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            for req in it:
                 for attempt in range(5):  # as the OpenLineage client does; the server deduplicates
                     try:
-                        r = await client.post(path, content=body)
+                        writer.write(req)
+                        status, body = await _response(reader)
                         break
-                    except httpx.TransportError:
+                    except (ConnectionError, asyncio.IncompleteReadError):
                         RETRIES[0] += 1
                         if attempt == 4:
                             raise
-                if r.status_code not in (200, 201, 202):
-                    raise RuntimeError(f"{path}: {r.status_code} {r.text[:200]}")
+                        writer.close()
+                        reader, writer = await asyncio.open_connection(host, int(port))
+                if status not in (200, 201, 202):
+                    raise RuntimeError(f"{path}: {status} {body[:200]!r}")
+        finally:
+            writer.close()
 
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return time.perf_counter() - start
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - start
+
+
+async def _response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """Read one HTTP/1.1 response (Content-Length or chunked) and return (status, body)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split(b" ", 2)[1])
+    length = 0
+    chunked = False
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+    if not chunked:
+        return status, (await reader.readexactly(length) if length else b"")
+    body = b""
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+        body += await reader.readexactly(size + 2)
+        if size == 0:
+            return status, body
+
+
+def _run(coro: Any) -> Any:
+    """asyncio.run on uvloop when installed (the client should be as cheap as it can)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover
+        return asyncio.run(coro)
+    return uvloop.run(coro)
 
 
 def bench_http(
@@ -187,19 +240,22 @@ def bench_http(
 ) -> dict[str, float]:
     """Events/s over HTTP with `clients` processes x `concurrency` connections each, after a
     warm-up pass that introduces every job and dataset (first sight creates placeholders)."""
-    with server(db_url) as (url, token):
-        asyncio.run(_post_all(url, token, "/bench/noop", bodies[:200], concurrency))
+    with server(db_url) as (url, token, pid):
+        _run(_post_all(url, token, "/bench/noop", bodies[:200], concurrency))
         if warmup:
-            asyncio.run(_post_all(url, token, "/api/v1/lineage", warmup, concurrency))
+            _run(_post_all(url, token, "/api/v1/lineage", warmup, concurrency))
             httpx.post(
                 f"{url}/api/v1/openlineage/flush",
                 params={"timeout": 300},
                 headers={"Authorization": f"Bearer {token}"},
                 timeout=400,
             )
+        cpu0 = _cpu_seconds(pid)
         noop = _multi(url, token, "/bench/noop", bodies, concurrency, clients)
+        cpu1 = _cpu_seconds(pid)
         start = time.perf_counter()
         stored = _multi(url, token, "/api/v1/lineage", bodies, concurrency, clients)
+        cpu2 = _cpu_seconds(pid)
         r = httpx.post(
             f"{url}/api/v1/openlineage/flush",
             params={"timeout": 300},
@@ -207,6 +263,7 @@ def bench_http(
             timeout=400,
         )
         translated_s = time.perf_counter() - start
+        cpu3 = _cpu_seconds(pid)
         assert r.json()["translated"], r.text
     n = len(bodies)
     return {
@@ -214,14 +271,27 @@ def bench_http(
         "stored_eps": n / stored,
         "translated_eps": n / translated_s,
         "ratio_vs_noop": (n / stored) / (n / noop),
+        # server CPU (all threads) per event: less sensitive to other load than wall clock
+        "noop_server_cpu_ms_per_event": 1000 * (cpu1 - cpu0) / n,
+        "stored_server_cpu_ms_per_event": 1000 * (cpu2 - cpu1) / n,
+        "total_server_cpu_ms_per_event": 1000 * (cpu3 - cpu1) / n,
         "client_retries": float(RETRIES[0]),
     }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process, all threads (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _multi(url: str, token: str, path: str, bodies: list[bytes], concurrency: int, clients: int) -> float:
     """Send `bodies` from several client processes at once (one Python client is the limit otherwise)."""
     if clients <= 1:
-        return asyncio.run(_post_all(url, token, path, bodies, concurrency))
+        return _run(_post_all(url, token, path, bodies, concurrency))
     tmp = Path(tempfile.mkdtemp(prefix="hw-bench-bodies-"))
     parts = [bodies[i::clients] for i in range(clients)]
     files = []
@@ -389,8 +459,10 @@ def main() -> None:
     c.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--backends", default="sqlite,postgres")
-    parser.add_argument("--concurrency", type=int, default=16, help="connections per client process")
-    parser.add_argument("--clients", type=int, default=4, help="client processes")
+    parser.add_argument("--concurrency", type=int, default=64, help="connections per client process")
+    parser.add_argument(
+        "--clients", type=int, default=1, help="client processes (1 = in-process; others pay start-up time)"
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", default="http,kafka")
     parser.add_argument("--warmup", type=int, default=200, help="events sent first, not measured")
@@ -402,7 +474,7 @@ def main() -> None:
         return
     if args.cmd == "client":
         bodies = Path(args.file).read_bytes().split(b"\n")
-        asyncio.run(_post_all(args.url, args.token, args.path, bodies, args.concurrency))
+        _run(_post_all(args.url, args.token, args.path, bodies, args.concurrency))
         return
     results: dict[str, Any] = {}
     for backend in args.backends.split(","):
