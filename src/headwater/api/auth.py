@@ -130,9 +130,10 @@ async def _principal_async(request: Request) -> Principal:
     if not state.settings.auth:
         return ANONYMOUS_ADMIN
     token = _bearer(request)
-    principal: Principal | None = state.tokens.cached(token)
-    if principal is None:
-        principal = await asyncio.to_thread(state.tokens.verify, token)
+    cached: Principal | None = state.tokens.cached(token)
+    if cached is not None:
+        return cached
+    principal: Principal = await asyncio.to_thread(state.tokens.verify, token)
     return principal
 
 
