@@ -125,6 +125,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # load the lineage graph while the server starts taking requests: the first lineage reads
+        # wait for it (exact answers, seconds at millions of edges) instead of each paying for it
+        app.state.index.build_in_background()
         for mod in modules:
             if hasattr(mod, "on_startup"):
                 mod.on_startup(app)

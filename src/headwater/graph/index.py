@@ -9,6 +9,7 @@ PostgreSQL database all see every write.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from array import array
@@ -19,6 +20,8 @@ import numpy as np
 import numpy.typing as npt
 
 from headwater.store import Store
+
+log = logging.getLogger("headwater.graph")
 
 _EDGE_KINDS = ("edge_add", "edge_remove", "asset_delete", "asset_restore", "asset_purge")
 REBUILD_AFTER = 200_000  # overlay entries before the CSR arrays are rebuilt
@@ -57,6 +60,7 @@ class GraphIndex:
     def __init__(self, store: Store, *, freshness_check_interval: float = 0.0) -> None:
         self.store = store
         self._lock = threading.Lock()
+        self._build_lock = threading.Lock()  # one build at a time; first reads wait for it
         self._built = False
         self._seq = 0
         self._out: _Csr | None = None
@@ -68,6 +72,8 @@ class GraphIndex:
         self._overlay = 0
         self._interval = freshness_check_interval
         self._checked_at = 0.0
+        self._token: object = None  # the log watch's token when the log was last read
+        self._builder: threading.Thread | None = None
 
     # -- building and refreshing ------------------------------------------------------------
 
@@ -93,22 +99,55 @@ class GraphIndex:
             self._deleted = deleted
             self._overlay = 0
             self._seq = seq
+            self._token = None  # the next refresh reads the log once more
             self._built = True
         # catch up with anything written while we were loading
         self._apply_log()
 
+    def build_in_background(self) -> threading.Thread:
+        """Start building the index on a thread (at server start), so the first lineage read does
+        not pay for it; reads that come before it is done wait for it (see `refresh`)."""
+
+        def build() -> None:
+            try:
+                self._ensure_built()
+            except Exception:  # e.g. the store closed under us; the first read will try again
+                log.warning("graph index: background build failed", exc_info=True)
+
+        thread = threading.Thread(target=build, name="headwater-index-build", daemon=True)
+        self._builder = thread
+        thread.start()
+        return thread
+
+    def _ensure_built(self) -> None:
+        with self._build_lock:
+            if not self._built:
+                self.rebuild()
+
     def refresh(self) -> None:
-        """Bring the index up to date with the store (cheap when nothing changed)."""
+        """Bring the index up to date with the store (cheap when nothing changed).
+
+        On PostgreSQL the store's log watch says when nothing can have changed, and the log is
+        not asked at all (see `headwater.store.logwatch` for exactly what that guarantees);
+        otherwise one cheap query for the log head decides.
+        """
         if not self._built:
-            self.rebuild()
+            self._ensure_built()
             return
-        if self._interval:
+        watch = self.store.log_watch()
+        token: object = None
+        if watch is not None:
+            token = watch.token()  # before reading the log: a later change gives another token
+            if token is not None and token == self._token:
+                return
+        elif self._interval:
             now = time.monotonic()
             if now - self._checked_at < self._interval:
                 return
             self._checked_at = now
         if self.store.max_log_seq() != self._seq:
             self._apply_log()
+        self._token = token
         if self._overlay > REBUILD_AFTER:
             self.rebuild()
 

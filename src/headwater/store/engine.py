@@ -14,6 +14,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
+from headwater.store.logwatch import track_commits
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 # SQLite allows one writer at a time; writers in one process queue on this lock instead of on
@@ -57,7 +59,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     if url.startswith("postgresql") and "pool_size" not in url:
-        return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+        engine = create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+        track_commits(engine)  # graph indexes skip log queries; they must still see our own writes
+        return engine
     return create_engine(url, poolclass=NullPool)
 
 

@@ -30,8 +30,10 @@ from headwater.model.assets import Asset, AssetInput, ColumnInput
 from headwater.model.lineage import EdgeView, LineageDetails
 from headwater.model.types import AssetType, LineageSource
 from headwater.secrets import SecretBox
+from headwater.store import logwatch
 from headwater.store import schema as s
 from headwater.store.engine import make_engine, migrate, sqlite_write_lock
+from headwater.store.logwatch import LogWatch
 
 CHUNK = 500
 
@@ -180,6 +182,8 @@ class Store:
         self.engine = make_engine(url, pool_size=pool_size)
         self._write_lock = sqlite_write_lock(url)
         self._log_head = _LogHead(self)
+        self._log_watch: LogWatch | None = None
+        self._watch_lock = threading.Lock()
         self._pinned = threading.local()
         if run_migrations:
             migrate(self.engine)
@@ -192,6 +196,8 @@ class Store:
         return self.engine.dialect.name
 
     def close(self) -> None:
+        if self._log_watch is not None:
+            self._log_watch.close()
         self._log_head.close()
         self.engine.dispose()
 
@@ -1147,6 +1153,15 @@ class Store:
     def max_log_seq(self) -> int:
         """The newest lineage log seq: cheap enough to ask before every graph read."""
         return self._log_head.get()
+
+    def log_watch(self) -> LogWatch | None:
+        """The lineage log listener (PostgreSQL; started on first use), which lets graph indexes
+        skip `max_log_seq` on reads while nothing was written; None on other databases."""
+        if self._log_watch is None and self.dialect == "postgresql" and logwatch.WINDOW > 0:
+            with self._watch_lock:
+                if self._log_watch is None:
+                    self._log_watch = LogWatch(self.engine)
+        return self._log_watch
 
     def log_since(self, seq: int, kinds: Sequence[str] | None = None, limit: int = 100_000) -> list[LogEntry]:
         stmt = select(s.lineage_log).where(s.lineage_log.c.seq > seq)
