@@ -26,9 +26,14 @@ SERVICE = "warehouse"
 CHECKSUM = hashlib.md5(b"insert into t2 select * from t1").hexdigest()
 
 
-def _seed_old_version(url: str) -> None:
-    """Two tables with a column each, one edge with details and its log rows, and (as 0001-0400
-    kept them) a saved query inside the settings table."""
+REVISION_ORDER = [
+    rev.revision for rev in reversed(list(ScriptDirectory.from_config(alembic_config()).walk_revisions()))
+]
+
+
+def _seed_old_version(url: str, revision: str) -> None:
+    """Two tables with a column each, one edge with details and its log rows, and a saved query:
+    inside the settings table as 0001-0400 kept them, in `saved_queries` from 0450 on."""
     engine = make_engine(url)
     now = 1_700_000_000_000
     with engine.begin() as conn:
@@ -85,13 +90,28 @@ def _seed_old_version(url: str) -> None:
             "deleted": False,
             "processedLineage": True,
         }
-        conn.execute(
-            text("INSERT INTO settings (key, value) VALUES (:k, :v)"),
-            {
-                "k": "om_queries:" + hashlib.sha1(SERVICE.encode()).hexdigest(),
-                "v": json.dumps({CHECKSUM: record}),
-            },
-        )
+        if REVISION_ORDER.index(revision) < REVISION_ORDER.index("0450_saved_queries"):
+            conn.execute(
+                text("INSERT INTO settings (key, value) VALUES (:k, :v)"),
+                {
+                    "k": "om_queries:" + hashlib.sha1(SERVICE.encode()).hexdigest(),
+                    "v": json.dumps({CHECKSUM: record}),
+                },
+            )
+        else:
+            conn.execute(
+                text(
+                    "INSERT INTO saved_queries (id, service, checksum, fqn, record, updated_at)"
+                    " VALUES (:id, :service, :checksum, :fqn, :record, 0)"
+                ),
+                {
+                    "id": record["id"],
+                    "service": SERVICE,
+                    "checksum": CHECKSUM,
+                    "fqn": record["fullyQualifiedName"],
+                    "record": json.dumps(record, sort_keys=True),
+                },
+            )
     if url.startswith("postgresql"):
         with engine.begin() as conn:  # explicit pks above: move the sequence past them
             conn.execute(text("SELECT setval(pg_get_serial_sequence('assets', 'pk'), 5)"))
@@ -104,7 +124,7 @@ def test_upgrade_from_every_earlier_version_keeps_data(db_url: str, revision: st
     migrate(engine, revision)
     assert current_revision(engine) == revision
     engine.dispose()
-    _seed_old_version(db_url)
+    _seed_old_version(db_url, revision)
 
     store = Store(db_url)  # upgrades to head
     try:

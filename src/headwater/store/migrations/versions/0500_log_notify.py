@@ -2,7 +2,7 @@
 (PostgreSQL only), so graph indexes in other server processes learn of writes without asking.
 
 Revision ID: 0500_log_notify
-Revises: 0400_ingestion_pipelines
+Revises: 0450_saved_queries
 Create Date: 2026-11-22
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0500_log_notify"
-down_revision: str | None = "0400_ingestion_pipelines"
+down_revision: str | None = "0450_saved_queries"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
