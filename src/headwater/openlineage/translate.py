@@ -944,6 +944,7 @@ class Translator:
         job_pks = {rid: w.job_pk for rid, w in runs.items()}
         for jr in conn.execute(select(s.runs.c.run_id, s.runs.c.job_pk).where(s.runs.c.run_id.in_(ids))):
             job_pks[jr.run_id] = jr.job_pk
+        self._apply_single_sided(conn, io, job_pks)
         contrib: dict[tuple[int, int], dict[str, Any]] = {}
         keys: dict[tuple[int, int], set[Any]] = {}
         for rid, work in runs.items():
@@ -1009,6 +1010,98 @@ class Translator:
         if writes:
             self.store.put_edges(writes, "openlineage", conn=conn)
         self._applied.update((pair, frozen[pair]) for pair in contrib)
+
+    def _apply_single_sided(
+        self, conn: Connection, io: dict[str, tuple[set[int], set[int]]], job_pks: dict[str, int]
+    ) -> None:
+        """Edges dataset → pipeline for runs seen only reading, pipeline → dataset for runs seen
+        only writing; once a run shows both sides its input → output edges replace them.
+
+        Derived from the merged ``run_datasets`` of each run, so out-of-order delivery ends
+        where in-order delivery does. An edge stays while any run of the job still needs it.
+        """
+        jobs = set(job_pks.values())
+        if not jobs:
+            return
+        src = LineageSource.OPEN_LINEAGE.value
+        existing: set[tuple[int, int]] = set()
+        jl = sorted(jobs)
+        for i in range(0, len(jl), 400):
+            chunk = jl[i : i + 400]
+            existing |= {
+                (r.from_pk, r.to_pk)
+                for r in conn.execute(
+                    select(s.edge_details.c.from_pk, s.edge_details.c.to_pk).where(
+                        s.edge_details.c.source == src,
+                        s.edge_details.c.to_pk.in_(chunk) | s.edge_details.c.from_pk.in_(chunk),
+                    )
+                )
+            }
+        wanted: dict[tuple[int, int], int] = {}  # pair -> pipeline pk
+        candidates: set[tuple[int, int, str]] = set()  # (pair..., direction) that may have to go
+        for rid, (ins, outs) in io.items():
+            job = job_pks[rid]
+            if ins and not outs:
+                for d in ins:
+                    if d != job and (d, job) not in existing:
+                        wanted[(d, job)] = job
+            elif outs and not ins:
+                for d in outs:
+                    if d != job and (job, d) not in existing:
+                        wanted[(job, d)] = job
+            elif ins and outs:
+                candidates |= {(d, job, "input") for d in ins if (d, job) in existing}
+                candidates |= {(job, d, "output") for d in outs if (job, d) in existing}
+        drop: list[tuple[int, int, str]] = []
+        for f, t, direction in sorted(candidates):
+            job, asset = (t, f) if direction == "input" else (f, t)
+            other = "output" if direction == "input" else "input"
+            rd, rd2 = s.run_datasets.alias("rd"), s.run_datasets.alias("rd2")
+            still = conn.execute(
+                select(rd.c.run_id)
+                .select_from(rd.join(s.runs, s.runs.c.run_id == rd.c.run_id))
+                .where(
+                    s.runs.c.job_pk == job,
+                    rd.c.asset_pk == asset,
+                    rd.c.direction == direction,
+                    ~select(rd2.c.run_id)
+                    .where(rd2.c.run_id == rd.c.run_id, rd2.c.direction == other)
+                    .exists(),
+                )
+                .limit(1)
+            ).first()
+            if still is None:
+                drop.append((f, t, src))
+        if drop:
+            self.store.remove_edge_details(drop, conn=conn)
+        if not wanted:
+            return
+        pipes = {
+            r.pk: r
+            for r in conn.execute(
+                select(s.assets.c.pk, s.assets.c.id, s.assets.c.fqn, s.assets.c.name).where(
+                    s.assets.c.pk.in_(set(wanted.values()))
+                )
+            )
+        }
+        writes: list[EdgeWrite] = []
+        for (f, t), job in sorted(wanted.items()):
+            p = pipes.get(job)
+            if p is None:
+                continue
+            verb = "Read by" if t == job else "Written by"
+            details = {
+                "source": src,
+                "columnsLineage": [],
+                "pipelines": [{"id": p.id, "type": "pipeline", "fqn": p.fqn, "name": p.name}],
+                "pipeline": {"id": p.id, "type": "pipeline", "fullyQualifiedName": p.fqn, "name": p.name},
+                "description": f"{verb} OpenLineage job {p.fqn} (the run's other side was not seen)",
+            }
+            writes.append(
+                EdgeWrite(from_pk=f, to_pk=t, details=LineageDetails.model_validate(details), pipeline_pk=job)
+            )
+        if writes:
+            self.store.put_edges(writes, "openlineage", conn=conn)
 
 
 def _cll(ds: Dataset) -> dict[str, Any] | None:
