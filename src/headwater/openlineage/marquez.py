@@ -8,8 +8,9 @@ pipelines (jobs), ``ol_datasets`` (dataset identities), runs and ``run_datasets`
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, select
@@ -309,8 +310,9 @@ class MarquezReader:
         for r in io:
             ns, nm = ids[r.asset_pk]
             key = "inputDatasetVersions" if r.direction == "input" else "outputDatasetVersions"
+            version = dataset_version_id(ns, nm, run_id) if r.direction == "output" else None
             data[key].append(
-                {"datasetVersionId": {"namespace": ns, "name": nm, "version": None}, "facets": {}}
+                {"datasetVersionId": {"namespace": ns, "name": nm, "version": version}, "facets": {}}
             )
         data["states"] = [{"state": h.state, "transitionedAt": iso(h.event_time)} for h in hist]
         return data
@@ -637,6 +639,302 @@ class MarquezReader:
                 for day, b in sorted(per_day.items())
             ],
         }
+
+    # ------------------------------------------------------------------ versions
+
+    def _job_version_runs(self, conn: Connection, job_pk: int) -> list[tuple[Any, set[int], set[int]]]:
+        """The job's finished runs with their inputs and outputs, newest first."""
+        rows = conn.execute(
+            select(s.runs)
+            .where(s.runs.c.job_pk == job_pk, s.runs.c.state.in_(list(DONE_STATES)))
+            .order_by(func.coalesce(s.runs.c.ended_at, s.runs.c.updated_at).desc(), s.runs.c.run_id)
+        ).all()
+        io: dict[str, tuple[set[int], set[int]]] = {r.run_id: (set(), set()) for r in rows}
+        ids = list(io)
+        for i in range(0, len(ids), 500):
+            for d in conn.execute(
+                select(s.run_datasets).where(s.run_datasets.c.run_id.in_(ids[i : i + 500]))
+            ):
+                io[d.run_id][0 if d.direction == "input" else 1].add(d.asset_pk)
+        return [(r, *io[r.run_id]) for r in rows]
+
+    def job_versions(self, namespace: str, name: str, limit: int = 100, offset: int = 0) -> dict[str, Any]:
+        """One version per distinct (inputs, outputs) of the job's finished runs, newest first.
+
+        Marquez makes a job version when a run finishes, keyed by the job and its I/O; the
+        version id here is a UUID derived from the same things, so it is stable across reads.
+        """
+        with self.store.read() as conn:
+            job = self._find_job(conn, namespace, name)
+            runs = self._job_version_runs(conn, job.pk)
+            ids = self._dataset_ids(conn, {d for _, ins, outs in runs for d in (*ins, *outs)})
+        loc = ((_attrs(job.attributes).get("olJobFacets") or {}).get("sourceCodeLocation") or {}).get("url")
+        versions: dict[str, dict[str, Any]] = {}
+        for run, ins, outs in runs:  # newest first: the first run of a version is its latest
+            inputs = sorted(ids[p] for p in ins)
+            outputs = sorted(ids[p] for p in outs)
+            version = job_version_id(namespace, name, inputs, outputs)
+            created = run.started_at or run.updated_at
+            entry = versions.get(version)
+            if entry is None:
+                versions[version] = {
+                    "id": {"namespace": namespace, "name": name, "version": version},
+                    "name": name,
+                    "createdAt": iso(created),
+                    "updatedAt": iso(run.ended_at or run.updated_at),
+                    "location": loc,
+                    "version": version,
+                    "namespace": namespace,
+                    "inputs": [{"namespace": n, "name": m} for n, m in inputs],
+                    "outputs": [{"namespace": n, "name": m} for n, m in outputs],
+                    "facets": {},
+                    "latestRun": self._run_json(run, namespace, name),
+                    "_created": created,
+                }
+            elif created is not None and created < (entry["_created"] or created + 1):
+                entry["_created"] = created
+                entry["createdAt"] = iso(created)
+        items = [_public(v) for v in versions.values()]
+        return {"versions": items[offset : offset + limit], "totalCount": len(items)}
+
+    def job_version(self, namespace: str, name: str, version: str) -> dict[str, Any]:
+        for v in self.job_versions(namespace, name, limit=1_000_000)["versions"]:
+            if v["version"] == version:
+                return dict(v)
+        raise NotFound(f"Job {namespace}:{name} has no version {version}")
+
+    def dataset_versions(
+        self, namespace: str, name: str, limit: int = 100, offset: int = 0
+    ) -> dict[str, Any]:
+        """One version per run that wrote the dataset (Marquez versions a dataset on every
+        write), newest first, each with the run that created it."""
+        with self.store.read() as conn:
+            pk = self._find_dataset_pk(conn, namespace, name)
+            base = _public(self._datasets_json(conn, [pk])[0])
+            rows = conn.execute(
+                select(s.runs, s.run_datasets.c.event_time.label("written_at"))
+                .select_from(s.run_datasets.join(s.runs, s.runs.c.run_id == s.run_datasets.c.run_id))
+                .where(s.run_datasets.c.asset_pk == pk, s.run_datasets.c.direction == "output")
+                .order_by(s.run_datasets.c.event_time.desc(), s.runs.c.run_id)
+            ).all()
+            jobs = {
+                r.pk: _attrs(r.attributes).get("openlineage") or {"namespace": "", "name": r.name}
+                for r in conn.execute(
+                    select(s.assets.c.pk, s.assets.c.attributes, s.assets.c.name).where(
+                        s.assets.c.pk.in_({r.job_pk for r in rows})
+                    )
+                )
+            }
+        ns, nm = base["namespace"], base["name"]
+        versions = []
+        for r in rows:
+            job = jobs.get(r.job_pk, {})
+            version = dataset_version_id(ns, nm, r.run_id)
+            versions.append(
+                {
+                    **{k: base[k] for k in ("id", "type", "name", "physicalName", "namespace", "sourceName")},
+                    "createdAt": iso(r.written_at),
+                    "version": version,
+                    "fields": base["fields"],
+                    "tags": [],
+                    "lastModifiedAt": iso(r.ended_at or r.written_at),
+                    "description": base["description"],
+                    "lifecycleState": None,
+                    "createdByRun": self._run_json(r, job.get("namespace", ""), job.get("name", "")),
+                    "facets": {},
+                }
+            )
+        return {"versions": versions[offset : offset + limit], "totalCount": len(versions)}
+
+    def dataset_version(self, namespace: str, name: str, version: str) -> dict[str, Any]:
+        for v in self.dataset_versions(namespace, name, limit=1_000_000)["versions"]:
+            if v["version"] == version:
+                return dict(v)
+        raise NotFound(f"Dataset {namespace}:{name} has no version {version}")
+
+    # ------------------------------------------------------------------ search and stats
+
+    def search(
+        self,
+        q: str,
+        filter_: str | None = None,
+        sort: str = "UPDATE_AT",
+        limit: int = 10,
+        namespace: str | None = None,
+        before: str | None = None,
+        after: str | None = None,
+    ) -> dict[str, Any]:
+        """Marquez's ``/search``: jobs and datasets whose name contains ``q`` (any case)."""
+        if not q.strip():
+            raise ValueError("q: must not be blank")
+        kind = (filter_ or "").upper() or None
+        if kind not in (None, "DATASET", "JOB"):
+            raise ValueError("filter: must be DATASET or JOB")
+        order = sort.upper()
+        if order not in ("NAME", "UPDATE_AT"):
+            raise ValueError("sort: must be NAME or UPDATE_AT")
+        lo = _day_ms(after, "after") if after else None
+        hi = _day_ms(before, "before") if before else None
+        needle = q.lower()
+        results: list[dict[str, Any]] = []
+        with self.store.read() as conn:
+            if kind in (None, "JOB"):
+                for row in self._job_rows(conn):
+                    ol = _attrs(row.attributes).get("openlineage") or {}
+                    ns, nm = ol.get("namespace", ""), ol.get("name", row.name)
+                    if needle in nm.lower():
+                        results.append(_hit("JOB", ns, nm, row.updated_at))
+            if kind in (None, "DATASET"):
+                pattern = f"%{needle}%"
+                for r in conn.execute(
+                    select(olt.ol_datasets.c.namespace, olt.ol_datasets.c.name, s.assets.c.updated_at)
+                    .select_from(olt.ol_datasets.join(s.assets, s.assets.c.pk == olt.ol_datasets.c.asset_pk))
+                    .where(
+                        olt.ol_datasets.c.is_primary.is_(True),
+                        func.lower(olt.ol_datasets.c.name).like(pattern),
+                        s.assets.c.deleted.is_(False),
+                    )
+                ):
+                    results.append(_hit("DATASET", r.namespace, r.name, r.updated_at))
+        results = [
+            h
+            for h in results
+            if (namespace is None or h["namespace"] == namespace)
+            and (lo is None or h["_t"] >= lo)
+            and (hi is None or h["_t"] < hi)
+        ]
+        if order == "NAME":
+            results.sort(key=lambda h: (h["name"], h["namespace"], h["type"]))
+        else:
+            results.sort(key=lambda h: (-h["_t"], h["name"], h["type"]))
+        return {"totalCount": len(results), "results": [_public(h) for h in results[:limit]]}
+
+    def stats(self, kind: str, period: str = "DAY", timezone: str = "UTC") -> list[dict[str, Any]]:
+        """Marquez's ``/stats/{kind}``: per hour over the last day (``DAY``) or per day over the
+        last week (``WEEK``), in ``timezone``. ``lineage-events`` counts run state events by
+        type; ``jobs``, ``datasets`` and ``sources`` count those first seen in each interval."""
+        buckets = _intervals(period, timezone)
+        lo, hi = buckets[0][0], buckets[-1][1]
+        times: list[tuple[int, str]] = []
+        with self.store.read() as conn:
+            if kind == "lineage-events":
+                times = [
+                    (r.event_time, r.state)
+                    for r in conn.execute(
+                        select(s.run_states.c.event_time, s.run_states.c.state).where(
+                            s.run_states.c.event_time >= lo, s.run_states.c.event_time < hi
+                        )
+                    )
+                ]
+            elif kind == "jobs":
+                times = [(r.created_at, "") for r in self._job_rows(conn, s.assets.c.created_at >= lo)]
+            elif kind == "datasets":
+                times = [
+                    (r.created_at, "")
+                    for r in conn.execute(
+                        select(olt.ol_datasets.c.created_at).where(
+                            olt.ol_datasets.c.is_primary.is_(True),
+                            olt.ol_datasets.c.created_at >= lo,
+                            olt.ol_datasets.c.created_at < hi,
+                        )
+                    )
+                ]
+            elif kind == "sources":  # a dataset namespace is where Marquez's sources come from
+                first = func.min(olt.ol_datasets.c.created_at)
+                times = [
+                    (r.first_at, "")
+                    for r in conn.execute(
+                        select(first.label("first_at")).group_by(olt.ol_datasets.c.namespace)
+                    )
+                    if lo <= r.first_at < hi
+                ]
+            else:
+                raise NotFound(f"No stats for {kind}; use lineage-events, jobs, datasets or sources")
+        out: list[dict[str, Any]] = []
+        for start, end in buckets:
+            inside = [st for t, st in times if start <= t < end]
+            item: dict[str, Any] = {
+                "startInterval": _iso_tz(start, timezone),
+                "endInterval": _iso_tz(end, timezone),
+            }
+            if kind == "lineage-events":
+                item.update(
+                    fail=inside.count("FAIL"),
+                    start=inside.count("START"),
+                    complete=inside.count("COMPLETE"),
+                    abort=inside.count("ABORT"),
+                )
+            else:
+                item["count"] = len(inside)
+            out.append(item)
+        return out
+
+
+DONE_STATES = ("COMPLETE", "FAIL", "ABORT")
+
+
+def job_version_id(
+    namespace: str, name: str, inputs: Sequence[tuple[str, str]], outputs: Sequence[tuple[str, str]]
+) -> str:
+    """Stable version UUID of a job from its name and I/O (what Marquez versions jobs by)."""
+    key = json.dumps([namespace, name, sorted(inputs), sorted(outputs)], separators=(",", ":"))
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "headwater:job-version:" + key))
+
+
+def dataset_version_id(namespace: str, name: str, run_id: str) -> str:
+    """Stable version UUID of the dataset written by one run."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"headwater:dataset-version:{namespace}:{name}#{run_id}"))
+
+
+def _hit(kind: str, namespace: str, name: str, updated: int) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "name": name,
+        "updatedAt": iso(updated),
+        "namespace": namespace,
+        "nodeId": node_id("job" if kind == "JOB" else "dataset", namespace, name),
+        "_t": updated,
+    }
+
+
+def _day_ms(text: str, what: str) -> int:
+    """``YYYY-MM-DD`` (UTC midnight) in epoch milliseconds, as Marquez's before/after take."""
+    try:
+        day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise ValueError(f"{what}: expected a date as YYYY-MM-DD, got {text!r}") from None
+    return int(day.timestamp() * 1000)
+
+
+def _zone(timezone: str) -> Any:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"timezone: unknown time zone {timezone!r}") from None
+
+
+def _intervals(period: str, timezone: str) -> list[tuple[int, int]]:
+    """24 hourly buckets ending with the current hour, or 7 daily ones ending today."""
+    tz = _zone(timezone)
+    now = datetime.now(tz=tz)
+    p = period.upper()
+    if p == "DAY":
+        end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        starts = [end - timedelta(hours=h) for h in range(24, 0, -1)]
+        step = timedelta(hours=1)
+    elif p == "WEEK":
+        end = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+        starts = [end - timedelta(days=d) for d in range(7, 0, -1)]
+        step = timedelta(days=1)
+    else:
+        raise ValueError("period: must be DAY or WEEK")
+    return [(int(st.timestamp() * 1000), int((st + step).timestamp() * 1000)) for st in starts]
+
+
+def _iso_tz(ms_value: int, timezone: str) -> str:
+    return datetime.fromtimestamp(ms_value / 1000, tz=_zone(timezone)).isoformat()
 
 
 def _public(d: dict[str, Any]) -> dict[str, Any]:

@@ -338,8 +338,16 @@ def marquez_namespace_tree(
         return reader.datasets(parts[0], limit, offset)
     if len(parts) == 3 and parts[1] == "datasets":
         return _marquez(lambda: reader.dataset(parts[0], parts[2]))
+    if len(parts) == 4 and parts[3] == "versions" and parts[1] in ("jobs", "datasets"):
+        versions = reader.job_versions if parts[1] == "jobs" else reader.dataset_versions
+        return _marquez(lambda: versions(parts[0], parts[2], limit, offset))
+    if len(parts) == 5 and parts[3] == "versions" and parts[1] in ("jobs", "datasets"):
+        version = reader.job_version if parts[1] == "jobs" else reader.dataset_version
+        return _marquez(lambda: version(parts[0], parts[2], parts[4]))
     raise ApiError(
-        404, "No such Marquez resource; see spec §4 (namespaces/{ns}/jobs|datasets[/{name}[/runs]])"
+        404,
+        "No such Marquez resource; see spec §4 "
+        "(namespaces/{ns}/jobs|datasets[/{name}[/runs|/versions[/{version}]]])",
     )
 
 
@@ -374,6 +382,40 @@ def marquez_events(
     sortDirection: str = "desc",
 ) -> dict[str, Any]:
     return _reader(request).events(limit, offset, sortDirection.lower() != "asc")
+
+
+@router.get("/api/v1/search", summary="Marquez: jobs and datasets whose name contains q")
+def marquez_search(
+    request: Request,
+    _: Viewer,
+    q: str = Query(..., description="text the job or dataset name contains (any case)"),
+    filter: str | None = Query(None, description="DATASET or JOB"),
+    sort: str = Query("UPDATE_AT", description="NAME or UPDATE_AT (newest first)"),
+    limit: int = Query(10, ge=0, le=10000),
+    namespace: str | None = None,
+    before: str | None = Query(None, description="updated before this day, YYYY-MM-DD"),
+    after: str | None = Query(None, description="updated on or after this day, YYYY-MM-DD"),
+) -> dict[str, Any]:
+    return _marquez(lambda: _reader(request).search(q, filter, sort, limit, namespace, before, after))
+
+
+@router.get(
+    "/api/v1/stats/{kind}",
+    summary="Marquez: lineage-events, jobs, datasets or sources per hour (DAY) or per day (WEEK)",
+)
+def marquez_stats(
+    request: Request,
+    kind: str,
+    _: Viewer,
+    period: str = Query("DAY", description="DAY (24 hourly intervals) or WEEK (7 daily ones)"),
+    timezone: str = Query("UTC", description="IANA time zone the intervals are aligned to"),
+) -> Any:
+    try:
+        return _reader(request).stats(kind, period, timezone)
+    except NotFound as exc:
+        raise ApiError(404, str(exc)) from None
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
 
 
 @router.get("/api/v1/openlineage/usage", summary="Per dataset and day: how many runs read and wrote it")
