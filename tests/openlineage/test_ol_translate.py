@@ -130,8 +130,11 @@ def test_inputs_on_start_outputs_on_complete_and_one_sided_runs(store: Store) ->
     tr.append_raw([parse_event(e) for e in evs], "test")
     tr.drain()
     snap = snapshot(store)
-    assert [(e[0], e[1]) for e in snap["edges"]] == [
-        ("table:postgres_db_5432.shop.public.orders", "container:s3_lake.raw/orders")
+    # the run seen out of order links input → output; one-sided runs link to their pipeline
+    assert sorted((e[0], e[1]) for e in snap["edges"]) == [
+        ("pipeline:etl.writer_only", "table:postgres_db_5432.shop.public.audit"),
+        ("table:postgres_db_5432.shop.public.orders", "container:s3_lake.raw/orders"),
+        ("table:postgres_db_5432.shop.public.orders", "pipeline:etl.reader_only"),
     ]
     run = next(r for r in snap["runs"] if r[0] == rid)
     assert run[2] == "COMPLETE"
