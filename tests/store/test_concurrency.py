@@ -31,6 +31,7 @@ def test_racing_upserts_of_one_fqn_from_two_stores_make_one_asset(db_url: str) -
     # two Store objects stand for two server processes sharing one database
     stores = [Store(db_url), Store(db_url, run_migrations=False)]
     try:
+
         def work(i: int) -> None:
             for round_ in range(10):
                 stores[i % 2].upsert_assets(
@@ -67,6 +68,30 @@ def test_racing_edge_writes_make_one_edge(db_url: str) -> None:
         assert stores[0].count("edges") == 1
         edge = stores[0].get_edge(a, b)
         assert edge is not None and len(edge.details) == 1
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_racing_bulk_edge_writes_make_each_edge_once(db_url: str) -> None:
+    # batches big enough for PostgreSQL's COPY path, whose unique violations arrive unwrapped
+    stores = [Store(db_url), Store(db_url, run_migrations=False)]
+    try:
+        made = stores[0].upsert_assets(
+            [AssetInput(type=AssetType.TABLE, fqn=f"x.t{n}", name=f"t{n}") for n in range(101)]
+        )
+        pks = [asset.pk for asset, _ in made]
+        writes = [
+            EdgeWrite(pks[0], pk, LineageDetails(sqlQuery=f"insert into t{n} select * from t0"))
+            for n, pk in enumerate(pks[1:], start=1)
+        ]
+
+        def work(i: int) -> None:
+            stores[i % 2].put_edges(writes)
+
+        assert _race(6, work) == []
+        assert stores[0].count("edges") == 100
+        assert stores[0].count("edge_details") == 100
     finally:
         for s in stores:
             s.close()

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Row, Table, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from headwater.identity.fqn import quote_name
 from headwater.identity.hierarchy import parent_candidates
@@ -68,9 +68,16 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+#: PostgreSQL SQLSTATEs of a lost race: unique violation, serialization failure, deadlock
+_RACE_SQLSTATES = frozenset(("23505", "40001", "40P01"))
+
+
 def _is_race(exc: Exception) -> bool:
-    """Unique violations, deadlocks and serialization failures are worth one more try."""
-    if isinstance(exc, IntegrityError):
+    """Unique violations, deadlocks and serialization failures are worth one more try.
+
+    COPY runs on the raw psycopg connection, so its errors arrive unwrapped (with a ``sqlstate``)
+    rather than as SQLAlchemy's IntegrityError."""
+    if isinstance(exc, IntegrityError) or getattr(exc, "sqlstate", None) in _RACE_SQLSTATES:
         return True
     text = str(exc).lower()
     return "deadlock" in text or "could not serialize" in text or "database is locked" in text
@@ -227,7 +234,7 @@ class Store:
             try:
                 with self.write() as conn:
                     return work(conn)
-            except (IntegrityError, OperationalError) as exc:
+            except Exception as exc:
                 if attempt == attempts - 1 or not _is_race(exc):
                     raise
                 time.sleep(0.005 * (2**attempt) * (1 + random.random()))
