@@ -20,6 +20,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import random
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +48,7 @@ from headwater.openlineage.events import (
 from headwater.openlineage.naming import DatasetName, canonical, dataset_identity
 from headwater.store import EdgeWrite, Store, now_ms
 from headwater.store import schema as s
+from headwater.store.store import is_race
 
 log = logging.getLogger(__name__)
 
@@ -235,8 +238,7 @@ class Translator:
                 except (EventValidationError, ValueError) as exc:
                     bad[row.seq] = str(exc)
             try:
-                with conn.begin_nested():
-                    self.translate(conn, events)
+                self._translate_racing(conn, events)
             except Exception:
                 log.exception("OpenLineage batch translation failed; retrying event by event")
                 self._reset_caches()
@@ -261,6 +263,24 @@ class Translator:
             for seq, err in bad.items():
                 conn.execute(update(s.raw_events).where(s.raw_events.c.seq == seq).values(error=err[:2000]))
         return len(rows)
+
+    def _translate_racing(self, conn: Connection, events: list[OpenLineageEvent], attempts: int = 8) -> None:
+        """Translate in a savepoint, again when a concurrent writer won a race.
+
+        Several processes translate on one PostgreSQL (servers, Kafka consumers of one group):
+        two batches naming the same new dataset or edge hit a unique violation or a deadlock.
+        The loser rolls back its savepoint and retries, now seeing the winner's rows; falling
+        back to event by event would fail the same way and mark good events as errors."""
+        for attempt in range(attempts):
+            try:
+                with conn.begin_nested():
+                    self.translate(conn, events)
+                return
+            except Exception as exc:
+                if attempt == attempts - 1 or not is_race(exc):
+                    raise
+                self._reset_caches()
+                time.sleep(0.01 * (2**attempt) * (1 + random.random()))
 
     def drain(self, batch: int = 500) -> int:
         """Translate everything pending (startup recovery, tests, one-shot runs)."""

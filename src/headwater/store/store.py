@@ -72,7 +72,7 @@ def _like_escape(text: str) -> str:
 _RACE_SQLSTATES = frozenset(("23505", "40001", "40P01"))
 
 
-def _is_race(exc: Exception) -> bool:
+def is_race(exc: Exception) -> bool:
     """Unique violations, deadlocks and serialization failures are worth one more try.
 
     COPY runs on the raw psycopg connection, so its errors arrive unwrapped (with a ``sqlstate``)
@@ -235,7 +235,7 @@ class Store:
                 with self.write() as conn:
                     return work(conn)
             except Exception as exc:
-                if attempt == attempts - 1 or not _is_race(exc):
+                if attempt == attempts - 1 or not is_race(exc):
                     raise
                 time.sleep(0.005 * (2**attempt) * (1 + random.random()))
         raise AssertionError("unreachable")
