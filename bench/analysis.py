@@ -14,6 +14,11 @@ hubs, at distinct milliseconds. `T_mid` is an instant halfway through that histo
 Measured, per root (hubs: the highest-degree nodes of the middle layers; typical: random nodes with
 lineage), median of `--repeat` runs, everything store-level in this process (no HTTP):
 
+- `snapshot`: the same as-of read with the `snapshot` strategy forced (what an instant more than
+  200,000 log entries back uses): *cold* = the snapshot's arrays loaded from the database and the
+  log since it replayed; *warm* = repeated reads at the instant (cached). The on-demand making of
+  the snapshot (a one-off per grid point, normally done in the background by the server) is timed
+  once, separately (`snapshot made in`);
 - `read`: the current lineage read at depth 3 up and 3 down (`build_lineage_view` + `lineage_json`,
   what `GET /api/v1/lineage/...` does);
 - `asof`: the same read as of `T_mid` (`build_as_of_view` + `lineage_json`, what `?asOf=` does),
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -45,6 +51,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from headwater.analysis import asof as asof_module  # noqa: E402
+from headwater.analysis import snapshots  # noqa: E402
 from headwater.analysis.asof import build_as_of_view  # noqa: E402
 from headwater.analysis.impact import impact_of_column  # noqa: E402
 from headwater.api.routers.om_lineage import lineage_json  # noqa: E402
@@ -164,6 +171,22 @@ def main() -> None:
     index.rebuild()
     log(f"index built in {time.perf_counter() - t0:.1f}s; log entries: {store.max_log_seq():,}")
 
+    asof_module._CACHE.clear()
+    snapshots._LOADED.clear()
+    snapshots._CSRS.clear()
+    before = snapshots.list_snapshots(store)
+    t0, c0 = time.perf_counter(), time.process_time()
+    asof_module.AsOfGraph.open(store, index, marks["mid"], strategy="snapshot")
+    snap_made_s, snap_made_cpu = time.perf_counter() - t0, time.process_time() - c0
+    made = [s_ for s_ in snapshots.list_snapshots(store) if s_ not in before]
+    snap_note = (
+        f"snapshot made in {snap_made_s:.1f} s (CPU {snap_made_cpu:.1f} s): "
+        + ", ".join(f"seq {s_.seq:,}, {s_.edges:,} edges" for s_ in made)
+        if made
+        else f"snapshot already there ({snap_made_s:.1f} s to load and replay)"
+    )
+    log(snap_note)
+
     rng = random.Random(args.seed)
     with_lineage = np.nonzero(mid & (g.out_deg > 0) & (g.in_deg > 0))[0]
     typical = [int(with_lineage[rng.randrange(len(with_lineage))]) for _ in range(args.typical)]
@@ -214,11 +237,28 @@ def main() -> None:
                 return asof(root, "log")
 
             l_ms, l_res = median_ms(asof_log, 1)
+
+            def asof_snap(root: Any = root) -> Any:
+                return asof(root, "snapshot")
+
+            asof_module._CACHE.clear()
+            snapshots._LOADED.clear()
+            snapshots._CSRS.clear()
+            sc_ms, _ = median_ms(asof_snap, 1)  # cold: load the snapshot, replay the log since it
+            s_ms, s_res = median_ms(asof_snap, args.repeat)
             d_ms, _ = median_ms(down, args.repeat)
             i_ms, i_res = median_ms(impact, args.repeat)
-            same = {
-                (e["fromEntity"], e["toEntity"]) for e in a_res["upstreamEdges"] + a_res["downstreamEdges"]
-            } == {(e["fromEntity"], e["toEntity"]) for e in l_res["upstreamEdges"] + l_res["downstreamEdges"]}
+            same = (
+                {(e["fromEntity"], e["toEntity"]) for e in a_res["upstreamEdges"] + a_res["downstreamEdges"]}
+                == {
+                    (e["fromEntity"], e["toEntity"])
+                    for e in l_res["upstreamEdges"] + l_res["downstreamEdges"]
+                }
+                == {
+                    (e["fromEntity"], e["toEntity"])
+                    for e in s_res["upstreamEdges"] + s_res["downstreamEdges"]
+                }
+            )
             row = {
                 "root": label,
                 "fqn": root.fqn,
@@ -230,6 +270,10 @@ def main() -> None:
                 "asof_cold_ms": c_ms,
                 "asof_cold_ratio": c_ms / r_ms,
                 "asof_log_ms": l_ms,
+                "snap_cold_ms": sc_ms,
+                "snap_cold_ratio": sc_ms / r_ms,
+                "snap_ms": s_ms,
+                "snap_ratio": s_ms / r_ms,
                 "strategies_agree": same,
                 "down_read_ms": d_ms,
                 "impact_ms": i_ms,
@@ -239,14 +283,21 @@ def main() -> None:
             rows.append(row)
             log(
                 f"{label} {root.fqn}: read {r_ms:.1f} ms, as-of {a_ms:.1f} ms ({a_ms / r_ms:.2f}x; "
-                f"cold {c_ms:.1f} ms {c_ms / r_ms:.2f}x; log {l_ms:.0f} ms), "
+                f"cold {c_ms:.1f} ms {c_ms / r_ms:.2f}x; log {l_ms:.0f} ms; snapshot {s_ms:.1f} ms "
+                f"{s_ms / r_ms:.2f}x, cold {sc_ms:.1f} ms {sc_ms / r_ms:.2f}x; agree {same}), "
                 f"impact {i_ms:.1f} ms vs down-read {d_ms:.1f} ms ({i_ms / d_ms:.2f}x, {len(i_res.rows)} columns)"
             )
     print(report(rows, args, store, marks))
+    print(f"\n{snap_note}; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     if args.json:
         args.json.write_text(
             json.dumps(
-                {"rows": rows, "marks": marks, "args": vars(args) | {"json": str(args.json)}},
+                {
+                    "rows": rows,
+                    "marks": marks,
+                    "snapshot": snap_note,
+                    "args": vars(args) | {"json": str(args.json)},
+                },
                 default=str,
                 indent=2,
             )
@@ -258,13 +309,14 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, store: Store, m
         f"{args.assets:,} assets, {args.edges:,} edges, {args.changes} history edits, store {store.dialect}, "
         f"depth {DEPTH}, median of {args.repeat}",
         "",
-        "| root | nodes now / then | read ms | as-of ms | as-of / read | as-of cold ms | cold / read | as-of (log strategy) ms | down read ms | column impact ms | impact / down read | impacted columns |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| root | nodes now / then | read ms | as-of ms | as-of / read | as-of cold ms | cold / read | as-of (log strategy) ms | snapshot ms | snapshot / read | snapshot cold ms | snapshot cold / read | down read ms | column impact ms | impact / down read | impacted columns |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['root']} {r['fqn']} | {r['nodes_now']} / {r['nodes_then']} | {r['read_ms']:.1f} | {r['asof_ms']:.1f} | "
-            f"{r['asof_ratio']:.2f}x | {r['asof_cold_ms']:.1f} | {r['asof_cold_ratio']:.2f}x | {r['asof_log_ms']:.0f} | {r['down_read_ms']:.1f} | {r['impact_ms']:.1f} | "
+            f"{r['asof_ratio']:.2f}x | {r['asof_cold_ms']:.1f} | {r['asof_cold_ratio']:.2f}x | {r['asof_log_ms']:.0f} | "
+            f"{r['snap_ms']:.1f} | {r['snap_ratio']:.2f}x | {r['snap_cold_ms']:.1f} | {r['snap_cold_ratio']:.2f}x | {r['down_read_ms']:.1f} | {r['impact_ms']:.1f} | "
             f"{r['impact_ratio']:.2f}x | {r['impact_rows']} |"
         )
     for label in ("hub", "typical"):
@@ -274,7 +326,10 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, store: Store, m
                 f"| **{label} median** | | {statistics.median(r['read_ms'] for r in sel):.1f} | "
                 f"{statistics.median(r['asof_ms'] for r in sel):.1f} | {statistics.median(r['asof_ratio'] for r in sel):.2f}x | "
                 f"{statistics.median(r['asof_cold_ms'] for r in sel):.1f} | {statistics.median(r['asof_cold_ratio'] for r in sel):.2f}x | "
-                f"{statistics.median(r['asof_log_ms'] for r in sel):.0f} | {statistics.median(r['down_read_ms'] for r in sel):.1f} | "
+                f"{statistics.median(r['asof_log_ms'] for r in sel):.0f} | "
+                f"{statistics.median(r['snap_ms'] for r in sel):.1f} | {statistics.median(r['snap_ratio'] for r in sel):.2f}x | "
+                f"{statistics.median(r['snap_cold_ms'] for r in sel):.1f} | {statistics.median(r['snap_cold_ratio'] for r in sel):.2f}x | "
+                f"{statistics.median(r['down_read_ms'] for r in sel):.1f} | "
                 f"{statistics.median(r['impact_ms'] for r in sel):.1f} | {statistics.median(r['impact_ratio'] for r in sel):.2f}x | |"
             )
     return "\n".join(lines)

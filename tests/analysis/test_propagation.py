@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
 import time
 from typing import Any
 
 import httpx
 import pytest
 
+from headwater.analysis.locks import cluster_lock
+from headwater.analysis.propagation import (
+    PROPAGATION_LOCK,
+    PropagationWatcher,
+    Propagator,
+    _shared_state,
+    load_rules,
+    recompute,
+)
 from tests.analysis.an_helpers import PII, col, edge, fqn, ok, schema, table
 
 RAW, STG, MART, VAULT, AFTER, LOCKED = (fqn(n) for n in ("raw", "stg", "mart", "vault", "after", "locked"))
@@ -157,8 +169,8 @@ def test_hand_edits_win_and_lineage_changes_recompute(api: httpx.Client, catalog
     assert column(api, STG, "email")["description"] == "Edited by hand"
     # lineage changes: raw -> stg goes; the watcher recomputes by itself
     ok(api.delete(f"/api/v1/lineage/table/name/{RAW}/table/name/{STG}"))
-    deadline = time.time() + 20
-    while time.time() < deadline and column(api, STG, "email")["tags"]:
+    deadline = time.time() + 20  # a recompute writes asset by asset: wait for its last one too
+    while time.time() < deadline and (column(api, STG, "email")["tags"] or labels(entity(api, MART))):
         time.sleep(0.2)
     assert column(api, STG, "email")["tags"] == []
     assert labels(entity(api, STG)) == [] and labels(entity(api, MART)) == []
@@ -174,3 +186,78 @@ def test_hand_edits_win_and_lineage_changes_recompute(api: httpx.Client, catalog
     assert labels(entity(api, MART)) == [("PII.Sensitive", "Propagated")]
     status = ok(api.get("/api/v1/analysis/propagation/status"))
     assert status["changed"] >= 1
+
+
+def _propagated_state(store: Any) -> dict[str, Any]:
+    """Every asset's attributes and description (what a recompute may change)."""
+    return {a.fqn: (a.attributes, a.description) for a in store.list_assets(limit=10_000)[0]}
+
+
+def test_incremental_recompute_gives_what_a_full_one_does(
+    server: Any, api: httpx.Client, catalog: None
+) -> None:
+    store, index = server.store, server.app.state.index
+    server.app.state.propagation.stop()  # the background watcher would race the recomputes below
+    ok(api.put("/api/v1/analysis/propagation/rules", json=RULES))
+    state = _shared_state(store)
+    assert state is not None and state["seq"] == store.max_log_seq()
+    # a new table fed by stg, and raw's email no longer copied into stg
+    table(api, "late", ["email"])
+    edge(api, STG, fqn("late"), [(["email"], "email", None)])
+    edge(api, RAW, STG, [(["email"], "email_hash", "sha256(email)"), (["id"], "id", None)])
+    result = recompute(store, index, since=state)
+    raw = store.get_asset_by_fqn("table", RAW)
+    assert result["scope"] != "full" and result["changed"] > 0
+    # stg and everything downstream of it was looked at, not raw
+    prop = Propagator(store, index)
+    scope = prop.scope_since(load_rules(store), state["seq"], state["at"])
+    assert scope is not None and raw is not None and raw.pk not in scope.region
+    assert labels(column(api, STG, "email")) == []
+    assert column(api, fqn("late"), "email")["tags"] == []  # stg.email lost its PII: nothing flows on
+    # a full recompute finds nothing left to change
+    before = _propagated_state(store)
+    assert recompute(store, index)["changed"] == 0
+    assert _propagated_state(store) == before
+
+
+def test_one_recompute_at_a_time_across_servers(server: Any, db_url: str) -> None:
+    """A recompute held by another process (PostgreSQL) or thread (SQLite) makes the watcher's
+    background round skip; an explicit run waits for it."""
+    store, index = server.store, server.app.state.index
+    server.app.state.propagation.stop()
+    watcher = PropagationWatcher(store, index)
+    if store.dialect == "postgresql":
+        holder = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import sys, psycopg\n"
+                f"c = psycopg.connect({db_url.replace('+psycopg', '')!r}, autocommit=True)\n"
+                f"c.execute('SELECT pg_advisory_lock({PROPAGATION_LOCK})')\n"
+                "print('held', flush=True)\n"
+                "sys.stdin.readline()\n",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert watcher._run(full=False, wait=False) is None
+        assert holder.stdin is not None
+        holder.stdin.close()  # the other process ends: its lock goes with its session
+        holder.wait(timeout=30)
+    else:
+        held, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            with cluster_lock(store, PROPAGATION_LOCK):
+                held.set()
+                release.wait(30)
+
+        thread = threading.Thread(target=hold)
+        thread.start()
+        held.wait(30)
+        assert watcher._run(full=False, wait=False) is None
+        release.set()
+        thread.join()
+    assert watcher.run_now()["seq"] == store.max_log_seq()

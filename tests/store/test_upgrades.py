@@ -13,6 +13,7 @@ import json
 import pytest
 from sqlalchemy import text
 
+from headwater.analysis.snapshots import snapshot_head
 from headwater.model import AssetInput, AssetType
 from headwater.store import Store, saved_queries
 from headwater.store.engine import ScriptDirectory, alembic_config, current_revision, make_engine, migrate
@@ -142,6 +143,9 @@ def test_upgrade_from_every_earlier_version_keeps_data(db_url: str, revision: st
         [(service, record)] = saved_queries.list_queries(store)
         assert service == SERVICE and record["checksum"] == CHECKSUM and record["processedLineage"] is True
         assert store.get_setting("om_queries:" + hashlib.sha1(SERVICE.encode()).hexdigest()) is None
+        # the edge set can be checkpointed for as-of reads (lineage_snapshots, 0600)
+        info = snapshot_head(store, every=1)
+        assert info is not None and info.edges == 1
         # and the upgraded store keeps working: a new asset gets a fresh pk
         created, _ = store.upsert_asset(AssetInput(type=AssetType.TABLE, fqn=f"{SERVICE}.db.s.t3", name="t3"))
         assert created.pk > 5

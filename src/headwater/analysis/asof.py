@@ -8,20 +8,25 @@ The state at time T is what the entries with `at <= T` say, in `seq` order:
 - an asset was deleted at T when its last `asset_delete`/`asset_restore`/`asset_purge` at or before
   T is a delete.
 
-Two ways to answer, picked per read:
+Three ways to answer, picked per read:
 
 * **delta** (the usual case, T not too far back): start from the live in-memory `GraphIndex` and
   undo only what changed after T. The entries after T are read once (the `ix_lineage_log_at` index
   finds them); since the store writes `edge_add` only for new pairs and `edge_remove` only for
   existing ones, the first entry after T of a pair tells its state at T. Cost: the changes since T.
-* **log** (T far back, more than `DELTA_LIMIT` entries since): each BFS level asks the log for the
-  pairs ever touching the frontier (`ix_lineage_log_pair` for downstream, `ix_lineage_log_to`,
-  added by migration 0200, for upstream) and keeps those whose last entry at or before T is an add.
-  Cost: the history of the nodes visited.
+* **snapshot** (T far back, more than `DELTA_LIMIT` entries since): start from the nearest
+  checkpoint of the edge set at or before T (`headwater.analysis.snapshots`, made in the background
+  or by the first read that far back) and replay the at most `SNAPSHOT_EVERY` entries between it
+  and T. Cost: loading the snapshot once (kept in an in-memory LRU) plus that replay.
+* **log** (only when asked for; the pre-snapshot way, kept as a reference): each BFS level asks
+  the log for the pairs ever touching the frontier (`ix_lineage_log_pair` for downstream,
+  `ix_lineage_log_to`, added by migration 0200, for upstream) and keeps those whose last entry at
+  or before T is an add. Cost: the history of the nodes visited.
 
-Details of the pairs found come from the log when they changed after T (delta) or always (log), with
-the current `edge_details` as the fallback for pairs the log has no details for (bulk loads).
-Purged assets have no row left to show; edges to them are left out and counted in `unresolved`.
+Details of the pairs found come from the log when they changed after T (delta: seen in the
+replay; snapshot: one index lookup per pair for entries after T) or always (log), with the current `edge_details` as the fallback for pairs the log has no details
+for (bulk loads). Assets hard-deleted after T are shown from the copy kept in their `asset_purge`
+log entry; only those purged before that copy was kept are left out (counted in `unresolved`).
 """
 
 from __future__ import annotations
@@ -33,8 +38,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, select, tuple_
+from sqlalchemy import and_, select
 
+from headwater.analysis import snapshots
 from headwater.graph.index import GraphIndex
 from headwater.graph.view import PIPELINE_TYPES, LineageView
 from headwater.model.assets import Asset
@@ -48,7 +54,7 @@ ASSET_KINDS = ("asset_delete", "asset_restore", "asset_purge")
 DELTA_LIMIT = 200_000  # entries after T up to which the delta strategy is used
 CHUNK = 500
 CACHE_SIZE = 32
-_CACHE: OrderedDict[tuple[int, int, int, str | None], AsOfGraph] = OrderedDict()
+_CACHE: OrderedDict[tuple[int, int, int, str], AsOfGraph] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 
 Pair = tuple[int, int]
@@ -99,23 +105,37 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield items[i : i + size]
 
 
+def _pair_history(store: Store, pairs: Sequence[Pair], columns: Sequence[str]) -> list[Any]:
+    """Every log entry of each pair, one `ix_lineage_log_pair` lookup per pair (SQLite reads a
+    `(from_pk, to_pk) IN (...)` list with a scan of the whole log; the store joins keys instead)."""
+    with store.read() as conn:
+        return store._rows_matching(conn, "lineage_log", ("from_pk", "to_pk"), pairs, columns)
+
+
+def _touched_after(store: Store, pairs: Sequence[Pair], at: int) -> set[Pair]:
+    """The pairs with a log entry after `at`: only their details may differ from the current ones
+    (a pair found on the graph as of `at` with no entry since still has the details it had)."""
+    with store.read() as conn:
+        rows = store._rows_matching(
+            conn,
+            "lineage_log",
+            ("from_pk", "to_pk"),
+            pairs,
+            ("from_pk", "to_pk"),
+            join=f"AND t.at > {int(at)}",
+        )
+    return {(r.from_pk, r.to_pk) for r in rows}
+
+
 def details_at(store: Store, pairs: Sequence[Pair], at: int) -> dict[Pair, list[LineageDetails]]:
     """Details per source of each pair as of `at`, from the log (pairs the log never mentions are absent)."""
-    log = s.lineage_log
     last: dict[tuple[int, int, str], tuple[int, str, str | None]] = {}
-    with store.read() as conn:
-        for chunk in _chunks(list(dict.fromkeys(pairs))):
-            for r in conn.execute(
-                select(log.c.seq, log.c.from_pk, log.c.to_pk, log.c.source, log.c.kind, log.c.details).where(
-                    tuple_(log.c.from_pk, log.c.to_pk).in_(list(chunk)),
-                    log.c.kind.in_(DETAIL_KINDS),
-                    _unindexed(log.c.at) <= at,
-                )
-            ):
-                key = (r.from_pk, r.to_pk, r.source or "")
-                prev = last.get(key)
-                if prev is None or r.seq > prev[0]:
-                    last[key] = (r.seq, r.kind, r.details)
+    for r in _pair_history(store, pairs, ("seq", "from_pk", "to_pk", "source", "kind", "details", "at")):
+        if r.kind in DETAIL_KINDS and r.at <= at:
+            key = (r.from_pk, r.to_pk, r.source or "")
+            prev = last.get(key)
+            if prev is None or r.seq > prev[0]:
+                last[key] = (r.seq, r.kind, r.details)
     out: dict[Pair, list[LineageDetails]] = {}
     for (f, t, _src), (_, kind, text) in last.items():
         bucket = out.setdefault((f, t), [])
@@ -128,21 +148,13 @@ def details_at(store: Store, pairs: Sequence[Pair], at: int) -> dict[Pair, list[
 
 def pairs_exist_at(store: Store, pairs: Sequence[Pair], at: int) -> dict[Pair, bool]:
     """Whether each pair existed at `at` (its last edge_add/edge_remove at or before `at` is an add)."""
-    log = s.lineage_log
     last: dict[Pair, tuple[int, str]] = {}
-    with store.read() as conn:
-        for chunk in _chunks(list(dict.fromkeys(pairs))):
-            for r in conn.execute(
-                select(log.c.seq, log.c.from_pk, log.c.to_pk, log.c.kind).where(
-                    tuple_(log.c.from_pk, log.c.to_pk).in_(list(chunk)),
-                    log.c.kind.in_(EDGE_KINDS),
-                    _unindexed(log.c.at) <= at,
-                )
-            ):
-                pair = (r.from_pk, r.to_pk)
-                prev = last.get(pair)
-                if prev is None or r.seq > prev[0]:
-                    last[pair] = (r.seq, r.kind)
+    for r in _pair_history(store, pairs, ("seq", "from_pk", "to_pk", "kind", "at")):
+        if r.kind in EDGE_KINDS and r.at <= at:
+            pair = (r.from_pk, r.to_pk)
+            prev = last.get(pair)
+            if prev is None or r.seq > prev[0]:
+                last[pair] = (r.seq, r.kind)
     return {p: last.get(p, (0, "edge_remove"))[1] == "edge_add" for p in pairs}
 
 
@@ -165,6 +177,8 @@ class AsOfGraph:
     _in_cache: dict[int, list[int]] = field(default_factory=dict)
     _deleted_cache: dict[int, bool] = field(default_factory=dict)
     _purged: set[int] = field(default_factory=set)
+    # snapshot strategy: a snapshot plus the log replayed up to T
+    _view: snapshots.SnapshotIndex | None = None
 
     @classmethod
     def open(cls, store: Store, index: GraphIndex, at: int, *, strategy: str | None = None) -> AsOfGraph:
@@ -172,21 +186,26 @@ class AsOfGraph:
         client browsing the graph at one past instant pays for the replay once."""
         index.refresh()
         upto = index.stats()["seq"]
-        key = (id(index), at, upto, strategy)
+        # a delta overlay depends on the log head; a snapshot replay only on the entries up to T
+        keys = [(id(index), at, upto, strategy or "auto"), (id(index), at, -1, strategy or "auto")]
         with _CACHE_LOCK:
-            cached = _CACHE.get(key)
-            if cached is not None:
-                _CACHE.move_to_end(key)
-                return cached
+            for key in keys:
+                cached = _CACHE.get(key)
+                if cached is not None:
+                    _CACHE.move_to_end(key)
+                    return cached
         graph = cls(store=store, index=index, at=at)
         first = graph._first_after()
         if strategy is None:
             after = 0 if first is None else max(0, upto - first + 1)
-            strategy = "delta" if after <= DELTA_LIMIT else "log"
+            strategy = "delta" if after <= DELTA_LIMIT else "snapshot"
         graph.strategy = strategy
         if strategy == "delta" and first is not None:
             graph._load_delta(first, upto)
-        if strategy == "delta":
+        if strategy == "snapshot":
+            graph._view = snapshots.index_as_of(store, at, first)
+        if strategy != "log":
+            key = keys[1] if strategy == "snapshot" else keys[0]
             with _CACHE_LOCK:
                 _CACHE[key] = graph
                 while len(_CACHE) > CACHE_SIZE:
@@ -262,6 +281,8 @@ class AsOfGraph:
         return out
 
     def is_deleted(self, pk: int) -> bool:
+        if self._view is not None:
+            return self._view.is_deleted(pk)
         if self.strategy == "delta":
             if pk in self._deleted_override:
                 return self._deleted_override[pk]
@@ -278,7 +299,7 @@ class AsOfGraph:
 
     def neighbours_many(self, pks: Sequence[int], *, upstream: bool) -> dict[int, list[int]]:
         """Neighbours as of T of every node in `pks` (one query per chunk in the log strategy)."""
-        if self.strategy == "delta":
+        if self.strategy != "log":
             return {pk: self._delta_neighbours(pk, upstream) for pk in pks}
         cache = self._in_cache if upstream else self._out_cache
         todo = [pk for pk in dict.fromkeys(pks) if pk not in cache]
@@ -307,6 +328,9 @@ class AsOfGraph:
         return {pk: cache[pk] for pk in pks}
 
     def _delta_neighbours(self, pk: int, upstream: bool) -> list[int]:
+        if self._view is not None:
+            found = self._view.upstream(pk) if upstream else self._view.downstream(pk)
+            return sorted(found)
         if upstream:
             base = [n for n in self.index.upstream(pk) if (n, pk) not in self._missing]
             extra = self._extra_in.get(pk)
@@ -325,9 +349,14 @@ class AsOfGraph:
     def edges(self, pairs: Sequence[Pair]) -> dict[Pair, EdgeView]:
         """The details as of T of pairs that existed then (callers pass pairs found by traversal)."""
         unique = list(dict.fromkeys(pairs))
-        if self.strategy == "delta":
-            from_log = [p for p in unique if p in self.touched_details]
-            current = [p for p in unique if p not in self.touched_details]
+        if self.strategy != "log":
+            touched = (
+                self.touched_details
+                if self.strategy == "delta"
+                else _touched_after(self.store, unique, self.at)
+            )
+            from_log = [p for p in unique if p in touched]
+            current = [p for p in unique if p not in touched]
         else:
             from_log, current = unique, []
         out: dict[Pair, EdgeView] = {}
@@ -499,6 +528,9 @@ def build_as_of_view(
                 depth.setdefault(t, 1)
     edges = graph.edges(up_pairs + down_pairs)
     found = store.get_assets_by_pks(node_pks - {root.pk})
+    gone = node_pks - {root.pk} - set(found)
+    if gone:  # hard-deleted since T: shown as they were when purged
+        found.update(store.purged_assets(gone, at))
     graph.prefetch_deleted(found)
     assets = {pk: _as_then(a, graph.is_deleted(pk)) for pk, a in found.items()}
     view = LineageView(root=_as_then(root, root_deleted), nodes=assets, depth=depth, truncated=truncated)

@@ -30,6 +30,12 @@ attribute `_propagation` (`{"tags": {tagFQN: origin}, "description": {value, ori
 everything propagated with what the rules give now and never touches metadata set by hand: a tag
 already set by hand is not added again, a description or owners set by hand are kept, and a
 propagated description edited by hand becomes the user's own.
+
+Recomputes are incremental when they can be: after lineage changes (and hand edits of assets) the
+watcher recomputes only the assets downstream of what changed (`Scope`), from the sources that can
+reach them; a rules change or an explicit run recomputes everything. One recompute runs at a time
+across every server on one database (a PostgreSQL advisory lock; a process lock on SQLite), and
+the log position it covered is shared in `settings`, so each change is recomputed by one server.
 """
 
 from __future__ import annotations
@@ -46,11 +52,12 @@ from sqlalchemy import or_, select
 
 from headwater.analysis.common import DIRECT, HOP_KINDS, TRANSFORMATION, hop_kind
 from headwater.analysis.impact import Reader, column_hops
+from headwater.analysis.locks import cluster_lock
 from headwater.graph.index import GraphIndex
 from headwater.model.assets import Asset
 from headwater.model.lineage import merge_details
 from headwater.model.types import AssetType
-from headwater.store import Store
+from headwater.store import Store, now_ms
 from headwater.store import schema as s
 
 log = logging.getLogger("headwater.analysis")
@@ -61,6 +68,20 @@ ACTOR = "headwater-propagation"
 PROPAGATED = "Propagated"
 METADATA_KINDS = ("tags", "description", "owners")
 CHUNK = 500
+STATE_KEY = "analysis.propagation.state"  # {"seq", "at"} the last recompute covered (all servers)
+PROPAGATION_LOCK = 727_275  # advisory lock key: one recompute at a time per database
+INCREMENTAL_LIMIT = 50_000  # changes since the last recompute beyond which a full one is cheaper
+CLOCK_SLACK_MS = 2_000  # hand edits this long before the last recompute began are looked at again
+
+
+@dataclass
+class Scope:
+    """What an incremental recompute touches: `region` (tables and other non-column assets whose
+    propagated metadata may change, with their columns) and `reach` (where sources that can reach
+    the region sit: the region and everything upstream of it within the deepest rule)."""
+
+    region: set[int]
+    reach: set[int]
 
 
 class RulesError(ValueError):
@@ -280,11 +301,72 @@ class Propagator:
                 out.append(Store._row_to_asset(row))
         return out
 
-    def compute(self, rules: Rules) -> dict[int, Desired]:
-        """What every asset should carry under `rules` (first origin by depth, then by pk, wins)."""
+    def _anchor(self, asset: Asset) -> int | None:
+        """The graph node an asset belongs to: itself, or for a column the asset holding it."""
+        if asset.type is not AssetType.COLUMN:
+            return asset.pk
+        holder = self._holder(asset)
+        return holder.pk if holder is not None else None
+
+    def scope_since(self, rules: Rules, seq: int, since_ms: int) -> Scope | None:
+        """The scope of the lineage changes after log `seq` and the hand edits of assets after
+        `since_ms`; None when there are so many that a full recompute is cheaper."""
+        changed: set[int] = set()
+        entries = self.store.log_since(seq, limit=INCREMENTAL_LIMIT + 1)
+        if len(entries) > INCREMENTAL_LIMIT:
+            return None
+        for e in entries:
+            changed.add(e.from_pk if e.to_pk is None else e.to_pk)
+        with self.store.read() as conn:
+            edited = conn.execute(
+                select(s.assets)
+                .where(
+                    s.assets.c.updated_at > since_ms,
+                    or_(s.assets.c.updated_by.is_(None), s.assets.c.updated_by != ACTOR),
+                )
+                .limit(INCREMENTAL_LIMIT + 1)
+            ).all()
+        if len(edited) > INCREMENTAL_LIMIT:
+            return None
+        for row in edited:
+            asset = Store._row_to_asset(row)
+            self._assets[asset.pk] = asset
+            anchor = self._anchor(asset)
+            if anchor is not None:
+                changed.add(anchor)
+        depth = max((r.max_depth for r in rules.rules), default=0)
+        self.index.refresh()
+        region = self._closure(changed, depth, upstream=False)
+        return Scope(region=region, reach=self._closure(region, depth, upstream=True))
+
+    def _closure(self, start: set[int], depth: int, *, upstream: bool) -> set[int]:
+        seen = set(start)
+        frontier = list(start)
+        for _ in range(depth):
+            nxt = []
+            for pk in frontier:
+                for other in self.index.upstream(pk) if upstream else self.index.downstream(pk):
+                    if other not in seen:
+                        seen.add(other)
+                        nxt.append(other)
+            if not nxt:
+                break
+            frontier = nxt
+        return seen
+
+    def _in(self, asset: Asset, pks: set[int] | None) -> bool:
+        return pks is None or self._anchor(asset) in pks
+
+    def compute(self, rules: Rules, scope: Scope | None = None) -> dict[int, Desired]:
+        """What every asset (in `scope`, if given) should carry under `rules` (first origin by
+        depth, then by pk, wins). Every source that can reach an asset of the scope sits in
+        `scope.reach`, so the answer for those assets is the one a full recompute gives."""
         self.index.refresh()
         desired: dict[int, Desired] = {}
         sources = self._sources(rules)
+        region = scope.region if scope is not None else None
+        if scope is not None:
+            sources = [a for a in sources if self._in(a, scope.reach)]
         for a in sources:
             self._assets[a.pk] = a
             if a.type is AssetType.COLUMN:
@@ -298,7 +380,8 @@ class Propagator:
                 payloads = self._payloads(rule, src)
                 for payload in payloads:
                     for target, depth in self._walk(src, rule, rules):
-                        pending.append((depth, src.pk, rule, target, payload, src))
+                        if self._in(target, region):
+                            pending.append((depth, src.pk, rule, target, payload, src))
         pending.sort(key=lambda p: (p[0], p[1]))
         for depth, _pk, rule, target, payload, src in pending:
             want = desired.setdefault(target.pk, Desired())
@@ -396,8 +479,10 @@ class Propagator:
                 out.append(Store._row_to_asset(row))
         return out
 
-    def apply(self, desired: dict[int, Desired]) -> dict[str, int]:
+    def apply(self, desired: dict[int, Desired], scope: Scope | None = None) -> dict[str, int]:
         carriers = {a.pk: a for a in self._carriers()}
+        if scope is not None:
+            carriers = {pk: a for pk, a in carriers.items() if self._in(a, scope.region)}
         self._load(desired)
         changed = 0
         for pk in sorted(set(carriers) | set(desired)):
@@ -479,11 +564,20 @@ def origins(asset: Asset) -> dict[str, Any]:
     return _mark(asset)
 
 
-def recompute(store: Store, index: GraphIndex) -> dict[str, int]:
-    """Recompute all propagated metadata from the rules and the lineage now."""
+def recompute(store: Store, index: GraphIndex, since: dict[str, int] | None = None) -> dict[str, Any]:
+    """Recompute propagated metadata from the rules and the lineage now: all of it, or (`since`:
+    the {"seq", "at"} a previous recompute covered) only what changed since may affect."""
     prop = Propagator(store, index)
     rules = load_rules(store)
-    return prop.apply(prop.compute(rules))
+    scope = prop.scope_since(rules, since["seq"], since["at"] - CLOCK_SLACK_MS) if since else None
+    result: dict[str, Any] = prop.apply(prop.compute(rules, scope), scope)
+    result["scope"] = "full" if scope is None else len(scope.region)
+    return result
+
+
+def _shared_state(store: Store) -> dict[str, int] | None:
+    raw = store.get_setting(STATE_KEY)
+    return json.loads(raw) if raw else None
 
 
 class PropagationWatcher:
@@ -514,10 +608,23 @@ class PropagationWatcher:
         self._seen = -1
         self._wake.set()
 
-    def run_now(self) -> dict[str, Any]:
-        with self._lock:
-            seq = self.store.max_log_seq()
-            result = recompute(self.store, self.index)
+    def run_now(self, *, full: bool = True) -> dict[str, Any]:
+        """Recompute now, waiting for a recompute elsewhere to finish first."""
+        result = self._run(full=full, wait=True)
+        assert result is not None
+        return result
+
+    def _run(self, *, full: bool, wait: bool) -> dict[str, Any] | None:
+        with self._lock, cluster_lock(self.store, PROPAGATION_LOCK, wait=wait) as got:
+            if not got:
+                return None  # another server is at it; look again next round
+            state = _shared_state(self.store)
+            seq, at = self.store.max_log_seq(), now_ms()
+            if not full and state is not None and state["seq"] >= seq:
+                self._seen = seq  # another server covered it meanwhile
+                return self.last
+            result = recompute(self.store, self.index, None if full or state is None else state)
+            self.store.set_setting(STATE_KEY, json.dumps({"seq": seq, "at": at}))
             self._seen = seq
             self.last = {"seq": seq, **result}
             return self.last
@@ -528,7 +635,7 @@ class PropagationWatcher:
                 if not load_rules(self.store).rules:
                     self._seen = self.store.max_log_seq()
                 elif self.store.max_log_seq() != self._seen:
-                    self.run_now()
+                    self._run(full=self._seen < 0, wait=False)
             except Exception:  # keep watching; the next change retries
                 log.exception("metadata propagation failed")
             self._wake.wait(self.interval)

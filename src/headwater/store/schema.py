@@ -12,6 +12,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -86,6 +87,21 @@ lineage_log = Table(
 )
 Index("ix_lineage_log_at", lineage_log.c.at)
 Index("ix_lineage_log_pair", lineage_log.c.from_pk, lineage_log.c.to_pk)
+
+# Checkpoints of the edge set (and the deleted assets) after log entry `seq`, packed and compressed
+# (headwater.analysis.snapshots), so an as-of read far back replays only the log since the nearest
+# one. `max_at` is the newest `at` among entries up to `seq`: the checkpoint serves instants >= it.
+lineage_snapshots = Table(
+    "lineage_snapshots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("max_at", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("edges", BigInteger, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    UniqueConstraint("seq", name="uq_lineage_snapshots_seq"),
+)
 
 tokens = Table(
     "tokens",

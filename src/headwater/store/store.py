@@ -168,6 +168,13 @@ class _LogHead:
                 raw.close()
 
 
+class _Mapped:
+    """A dict posing as a Row for `_row_to_asset` (a purged asset's copy in the log)."""
+
+    def __init__(self, mapping: dict[str, Any]) -> None:
+        self._mapping = mapping
+
+
 @dataclass(frozen=True)
 class LogEntry:
     seq: int
@@ -643,6 +650,26 @@ class Store:
                     out[row.pk] = self._row_to_asset(row)
         return out
 
+    def purged_assets(self, pks: Iterable[int], after: int) -> dict[int, Asset]:
+        """Assets hard-deleted after `after` (epoch ms), as they were when purged (from the copy in
+        their `asset_purge` log entry): what a lineage read as of `after` shows for them."""
+        log = s.lineage_log
+        out: dict[int, tuple[int, Asset]] = {}
+        with self._quick_read() as conn:
+            for chunk in _chunks(list(pks)):
+                for r in conn.execute(
+                    select(log.c.seq, log.c.from_pk, log.c.details).where(
+                        log.c.from_pk.in_(list(chunk)),
+                        log.c.to_pk.is_(None),
+                        log.c.kind == "asset_purge",
+                        log.c.at > after,
+                    )
+                ):
+                    if r.details and (r.from_pk not in out or r.seq < out[r.from_pk][0]):
+                        m = json.loads(r.details)
+                        out[r.from_pk] = (r.seq, self._row_to_asset(_Mapped(m)))  # type: ignore[arg-type]
+        return {pk: asset for pk, (_, asset) in out.items()}
+
     def get_assets_by_ids(self, ids: Iterable[str]) -> dict[str, Asset]:
         out: dict[str, Asset] = {}
         wanted = list(dict.fromkeys(ids))
@@ -840,8 +867,21 @@ class Store:
                 self._write_details(
                     conn, row.from_pk, row.to_pk, row.source, details, None, row.created_at, ts
                 )
+            # the purge entry keeps a copy of the row, so lineage read as of earlier still shows it
+            rows = {r.pk: r._mapping for r in conn.execute(select(s.assets).where(s.assets.c.pk.in_(ids)))}
             conn.execute(delete(s.assets).where(s.assets.c.pk.in_(ids)))
-            self._append_log(conn, [{"at": ts, "kind": "asset_purge", "from_pk": p} for p in ids])
+            self._append_log(
+                conn,
+                [
+                    {
+                        "at": ts,
+                        "kind": "asset_purge",
+                        "from_pk": p,
+                        "details": json.dumps(dict(rows[p])) if p in rows else None,
+                    }
+                    for p in ids
+                ],
+            )
 
     # -- lineage edges ------------------------------------------------------------------------
 

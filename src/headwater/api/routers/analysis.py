@@ -16,6 +16,7 @@ from headwater.analysis.diff import DiffError, lineage_diff, run_diff
 from headwater.analysis.impact import impact_csv, impact_of_asset, impact_of_column
 from headwater.analysis.propagation import PropagationWatcher, RulesError, load_rules, origins, save_rules
 from headwater.analysis.root_cause import root_cause
+from headwater.analysis.snapshots import SnapshotKeeper
 from headwater.api.auth import Editor, Viewer
 from headwater.api.deps import base_url, index_of, settings_of, store_of
 from headwater.api.errors import ApiError
@@ -365,9 +366,15 @@ def on_startup(app: FastAPI) -> None:
     watcher = PropagationWatcher(app.state.store, app.state.index)
     app.state.propagation = watcher
     watcher.start()
+    keeper = SnapshotKeeper(app.state.store)  # checkpoints for as-of reads far back
+    app.state.snapshots = keeper
+    keeper.start()
 
 
 def on_shutdown(app: FastAPI) -> None:
+    keeper: SnapshotKeeper | None = getattr(app.state, "snapshots", None)
+    if keeper is not None:
+        keeper.stop()
     watcher: PropagationWatcher | None = getattr(app.state, "propagation", None)
     if watcher is not None:
         watcher.stop()
