@@ -1,7 +1,7 @@
 """Analysis: checkpoints of the lineage edge set, so as-of reads far back replay little of the log
 
-Revision ID: 0500_lineage_snapshots
-Revises: 0400_ingestion_pipelines
+Revision ID: 0600_lineage_snapshots
+Revises: 0500_log_notify
 Create Date: 2026-11-22
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0500_lineage_snapshots"
-down_revision: str | None = "0400_ingestion_pipelines"
+revision: str = "0600_lineage_snapshots"
+down_revision: str | None = "0500_log_notify"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
