@@ -40,7 +40,10 @@ def test_scoped_token_writes_only_its_connection(server: LiveServer) -> None:
         r = admin.post("/api/meta/entity/bulk/", json={"entities": [_table(B, "OTHER")]})
         assert r.status_code == 200, r.text
         other_guid = r.json()["mutatedEntities"]["CREATE"][0]["guid"]
-    scoped = server.app.state.tokens.create("editor", "conn-a-bot", scope=A)  # type: ignore[attr-defined]
+    # jsmith administers both connections: the scope alone keeps this token to A
+    scoped = server.app.state.tokens.create(  # type: ignore[attr-defined]
+        "editor", "conn-a-bot", scope=A, user="jsmith"
+    )
     with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {scoped}"}, timeout=30) as api:
         ok = api.post("/api/meta/entity/bulk/", json={"entities": [_table(A, "MINE")]})
         assert ok.status_code == 200, ok.text

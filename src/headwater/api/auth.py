@@ -2,7 +2,9 @@
 
 Tokens are JWTs signed (HS256) with a key kept in the store's settings, so several servers on one
 database accept each other's tokens; each carries a `jti` recorded in the store, so a token can be
-revoked, and an optional expiry.
+revoked, and an optional expiry. A token may name a user and groups (signed claims): Atlan-style
+connections that list admins (``adminUsers``, ``adminGroups``, ``adminRoles``) let only those change
+their assets (see headwater.atlan.admins).
 """
 
 from __future__ import annotations
@@ -34,9 +36,16 @@ class Principal:
     role: str
     jti: str | None = None
     scope: str | None = None
+    user: str | None = None
+    groups: tuple[str, ...] = ()
 
     def allows(self, role: str) -> bool:
         return _RANK[self.role] >= _RANK[role]
+
+    @property
+    def username(self) -> str:
+        """The user the token acts for: its ``--user``, else its name."""
+        return self.user or self.name
 
 
 ANONYMOUS_ADMIN = Principal(name="anonymous", role="admin")
@@ -52,7 +61,14 @@ class TokenService:
         self._lock = threading.Lock()
 
     def create(
-        self, role: str, name: str = "token", expires_in_seconds: int | None = None, scope: str | None = None
+        self,
+        role: str,
+        name: str = "token",
+        expires_in_seconds: int | None = None,
+        scope: str | None = None,
+        *,
+        user: str | None = None,
+        groups: list[str] | None = None,
     ) -> str:
         if role not in _RANK:
             raise ValueError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
@@ -65,6 +81,10 @@ class TokenService:
             expires_at = (now + expires_in_seconds) * 1000
         if scope:
             claims["scope"] = scope
+        if user:
+            claims["user"] = user
+        if groups:
+            claims["groups"] = list(dict.fromkeys(groups))
         self.store.add_token(jti, name, role, expires_at, scope)
         return jwt.encode(claims, self._key, algorithm="HS256")
 
@@ -92,8 +112,14 @@ class TokenService:
             raise ApiError(401, "Token revoked or unknown")
         if record["expires_at"] is not None and record["expires_at"] < now_ms():
             raise ApiError(401, "Token expired; create a new one with `headwater token create`")
+        groups = claims.get("groups")
         principal = Principal(
-            name=record["name"], role=record["role"], jti=record["jti"], scope=record["scope"]
+            name=record["name"],
+            role=record["role"],
+            jti=record["jti"],
+            scope=record["scope"],
+            user=str(claims["user"]) if claims.get("user") else None,
+            groups=tuple(str(g) for g in groups) if isinstance(groups, list) else (),
         )
         with self._lock:
             if len(self._cache) > 10_000:

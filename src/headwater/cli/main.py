@@ -114,6 +114,14 @@ def token_create(
     scope: Annotated[
         str | None, typer.Option(help="Restrict writes to one connection (qualifiedName)")
     ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(help="The user the token acts for (matched against a connection's adminUsers)"),
+    ] = None,
+    group: Annotated[
+        list[str] | None,
+        typer.Option(help="A group of that user (matched against adminGroups); repeatable"),
+    ] = None,
     data_dir: DataDir = None,
     db_url: DbUrl = None,
 ) -> None:
@@ -123,8 +131,12 @@ def token_create(
 
     if role not in ROLES:
         _fail(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    if user is not None and not user.strip():
+        _fail("--user must not be empty")
+    if any(not g.strip() for g in group or []):
+        _fail("--group must not be empty")
     store = open_store(_settings(data_dir, db_url))
-    token = TokenService(store).create(role, name, expires_in, scope)
+    token = TokenService(store).create(role, name, expires_in, scope, user=user, groups=group)
     sys.stdout.write(token + "\n")
 
 

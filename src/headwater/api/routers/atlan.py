@@ -21,6 +21,7 @@ from fastapi.routing import APIRoute
 from headwater.api.auth import Admin, Editor, Principal, Viewer
 from headwater.api.deps import actor, index_of, store_of
 from headwater.atlan import directory
+from headwater.atlan.admins import check_connection_admins
 from headwater.atlan.entities import EntityIn, parse_bulk
 from headwater.atlan.errors import AtlasError, bad_request, guid_not_found, unique_not_found
 from headwater.atlan.lineage import LineageList
@@ -125,8 +126,10 @@ def _check_scope(principal: Principal, connections: list[tuple[str, str | None]]
 async def bulk_save(request: Request, principal: Editor) -> JSONResponse:
     entities = parse_bulk(await _json(request))
     store = store_of(request)
-    if principal.scope:
-        _check_scope(principal, [(f"entities[{e.index}]", _entity_connection(store, e)) for e in entities])
+    if principal.scope or principal.role != "admin":
+        touched = [(f"entities[{e.index}]", _entity_connection(store, e)) for e in entities]
+        _check_scope(principal, touched)
+        await run_in_threadpool(check_connection_admins, store, principal, touched)
     writer = AtlanWriter(store)
     result = await run_in_threadpool(writer.save, entities, actor(request))
     return JSONResponse(result)
@@ -141,9 +144,11 @@ async def bulk_delete(
     deleteType: str = Query("SOFT"),
 ) -> JSONResponse:
     store = store_of(request)
-    if principal.scope:
+    if principal.scope or principal.role != "admin":
         found = store.get_assets_by_ids(guid)
-        _check_scope(principal, [(g, _asset_connection(found[g]) if g in found else None) for g in guid])
+        touched = [(g, _asset_connection(found[g]) if g in found else None) for g in guid]
+        _check_scope(principal, touched)
+        check_connection_admins(store, principal, touched)
     writer = AtlanWriter(store)
     result = await run_in_threadpool(writer.delete, guid, deleteType, actor(request))
     return JSONResponse(result)
@@ -154,9 +159,11 @@ async def delete_one(
     request: Request, guid: str, principal: Editor, deleteType: str = Query("SOFT")
 ) -> JSONResponse:
     store = store_of(request)
-    if principal.scope:
+    if principal.scope or principal.role != "admin":
         asset = store.get_asset(guid)
-        _check_scope(principal, [(guid, _asset_connection(asset) if asset else None)])
+        touched = [(guid, _asset_connection(asset) if asset else None)]
+        _check_scope(principal, touched)
+        check_connection_admins(store, principal, touched)
     writer = AtlanWriter(store)
     return JSONResponse(await run_in_threadpool(writer.delete, [guid], deleteType, actor(request)))
 
@@ -294,8 +301,8 @@ def create_group(request: Request, _: Admin, body: Any = Body(None)) -> dict[str
 def whoami(request: Request, principal: Viewer) -> dict[str, Any]:
     del request
     return {
-        "id": directory.stable_id("user", principal.name),
-        "username": principal.name,
+        "id": directory.stable_id("user", principal.username),
+        "username": principal.username,
         "enabled": True,
         "roles": [directory.role_name_for(principal.role)],
     }

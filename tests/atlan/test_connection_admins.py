@@ -1,0 +1,131 @@
+"""Per-connection admins: a Connection's adminUsers, adminGroups and adminRoles decide which
+non-admin tokens may change the assets under it; global admin tokens always may."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from typer.testing import CliRunner
+
+from headwater.atlan.directory import stable_id
+from headwater.cli.main import app as cli_app
+from tests.helpers import LiveServer
+
+GUARDED = "default/snowflake/1700000101"  # admins: jsmith, group data_eng, the $admin role
+BY_ROLE = "default/snowflake/1700000102"  # admins: every $member (editor)
+
+
+def _connection(qn: str, **admins: list[str]) -> dict[str, Any]:
+    return {
+        "typeName": "Connection",
+        "attributes": {
+            "name": qn.rsplit("/", 1)[-1],
+            "qualifiedName": qn,
+            "connectorName": "snowflake",
+            "category": "warehouse",
+            **admins,
+        },
+    }
+
+
+def _table(conn: str, name: str) -> dict[str, Any]:
+    return {
+        "typeName": "Table",
+        "attributes": {
+            "name": name,
+            "qualifiedName": f"{conn}/DB/SCH/{name}",
+            "connectionQualifiedName": conn,
+        },
+    }
+
+
+def _client(server: LiveServer, token: str) -> httpx.Client:
+    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+
+def _save(api: httpx.Client, *entities: dict[str, Any]) -> httpx.Response:
+    return api.post("/api/meta/entity/bulk/", json={"entities": list(entities)})
+
+
+def _table_names(server: LiveServer) -> set[str]:
+    with server.client("admin") as admin:
+        data = admin.get("/api/v1/headwater/assets", params={"type": "table", "limit": 1000}).json()["data"]
+    return {a["name"] for a in data}
+
+
+def test_only_connection_admins_change_its_assets(server: LiveServer) -> None:
+    tokens = server.app.state.tokens  # type: ignore[attr-defined]
+    with server.client("admin") as admin:
+        r = _save(
+            admin,
+            _connection(
+                GUARDED,
+                adminUsers=["jsmith"],
+                adminGroups=["data_eng"],
+                adminRoles=[stable_id("role", "$admin")],
+            ),
+            _connection(BY_ROLE, adminRoles=["$member"]),
+            _table(GUARDED, "SEEDED"),
+        )
+        assert r.status_code == 200, r.text
+        seeded = next(
+            e["guid"] for e in r.json()["mutatedEntities"]["CREATE"] if e["attributes"]["name"] == "SEEDED"
+        )
+
+    jsmith = tokens.create("editor", "jsmith-laptop", user="jsmith")
+    in_group = tokens.create("editor", "etl-bot", user="bob", groups=["Data Eng"])  # alias of data_eng
+    outsider = tokens.create("editor", "bob-laptop", user="bob", groups=["marketing"])
+
+    with _client(server, jsmith) as api:
+        assert _save(api, _table(GUARDED, "BY_USER")).status_code == 200
+        assert api.get("/api/service/whoami").json()["username"] == "jsmith"
+    with _client(server, in_group) as api:
+        assert _save(api, _table(GUARDED, "BY_GROUP")).status_code == 200
+
+    with _client(server, outsider) as api:
+        denied = _save(api, _table(GUARDED, "NOT_MINE"))
+        assert denied.status_code == 403
+        body = denied.json()
+        assert GUARDED in body["errorMessage"] and "'bob'" in body["errorMessage"]
+        # one refused entity refuses the whole batch
+        assert _save(api, _table(BY_ROLE, "FINE"), _table(GUARDED, "NOT_MINE2")).status_code == 403
+        # no way around it: not by editing the connection's admins, not by deleting
+        grab = _save(api, _connection(GUARDED, adminUsers=["bob"]))
+        assert grab.status_code == 403
+        assert api.delete(f"/api/meta/entity/guid/{seeded}").status_code == 403
+        bulk = api.delete("/api/meta/entity/bulk/", params={"guid": seeded, "deleteType": "PURGE"})
+        assert bulk.status_code == 403
+        # a connection whose adminRoles name the editor role ($member) is open to every editor
+        assert _save(api, _table(BY_ROLE, "BY_ROLE")).status_code == 200
+        # a connection not stored yet has no admins to ask
+        fresh = "default/snowflake/1700000103"
+        assert _save(api, _connection(fresh, adminUsers=["bob"]), _table(fresh, "NEW")).status_code == 200
+
+    # a global admin token may always, listed or not
+    with server.client("admin") as admin:
+        assert _save(admin, _table(GUARDED, "BY_ADMIN")).status_code == 200
+        conn = admin.get(
+            "/api/meta/entity/uniqueAttribute/type/Connection", params={"attr:qualifiedName": GUARDED}
+        ).json()["entity"]
+        assert conn["attributes"]["adminUsers"] == ["jsmith"]  # the grab did not happen
+    assert _table_names(server) == {"SEEDED", "BY_USER", "BY_GROUP", "BY_ROLE", "NEW", "BY_ADMIN"}
+
+
+def test_token_create_takes_user_and_groups(server: LiveServer) -> None:
+    runner = CliRunner()
+    base = ["token", "create", "--role", "editor", "--db-url", server.store.url]
+    data_dir = ["--data-dir", str(server.settings.data_dir)]
+    made = runner.invoke(
+        cli_app, [*base, *data_dir, "--user", "ann", "--group", "data_eng", "--group", "ops"]
+    )
+    assert made.exit_code == 0, made.output
+    token = made.stdout.strip()
+    with server.client("admin") as admin:
+        r = _save(admin, _connection(GUARDED, adminGroups=["ops"]))
+        assert r.status_code == 200, r.text
+    with _client(server, token) as api:
+        assert api.get("/api/service/whoami").json()["username"] == "ann"
+        assert _save(api, _table(GUARDED, "BY_CLI_TOKEN")).status_code == 200
+    bad = runner.invoke(cli_app, [*base, *data_dir, "--user", " "])
+    assert bad.exit_code == 2 and "--user" in bad.output
