@@ -29,6 +29,11 @@ class Settings:
     max_depth: int = field(default_factory=lambda: int(_env("MAX_DEPTH", "10")))
     node_limit: int = field(default_factory=lambda: int(_env("NODE_LIMIT", "5000")))
     max_body_bytes: int = field(default_factory=lambda: int(_env("MAX_BODY_BYTES", str(32 * 1024 * 1024))))
+    # events in one OpenLineage batch request; entities in one Atlan bulk request; rows of one CSV
+    # export (lineage export and impact CSV): bigger requests get a 4xx naming the setting
+    max_batch_events: int = field(default_factory=lambda: int(_env("MAX_BATCH_EVENTS", "10000")))
+    max_bulk_entities: int = field(default_factory=lambda: int(_env("MAX_BULK_ENTITIES", "10000")))
+    max_export_rows: int = field(default_factory=lambda: int(_env("MAX_EXPORT_ROWS", "100000")))
     cors_origins: list[str] = field(
         default_factory=lambda: [o for o in _env("CORS_ORIGINS", "").split(",") if o.strip()]
     )

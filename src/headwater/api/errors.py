@@ -25,6 +25,15 @@ class ApiError(Exception):
         self.message = message
 
 
+def limit_exceeded(what: str, count: int, limit: int, setting: str) -> ApiError:
+    """413 naming the limit that was hit and the setting that raises it."""
+    return ApiError(
+        413,
+        f"Too many {what}: {count} (the limit is {limit}); split the request, or raise the limit with "
+        f"the {setting} environment variable of the server",
+    )
+
+
 def error_response(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse(status_code=status, content={"code": status, "message": message, **extra})
 

@@ -167,7 +167,7 @@ def parse_entity(raw: Any, index: int) -> EntityIn:
     return entity
 
 
-def parse_bulk(body: Any) -> list[EntityIn]:
+def parse_bulk(body: Any, max_entities: int = MAX_ENTITIES) -> list[EntityIn]:
     if not isinstance(body, dict):
         raise bad_request("Request body must be a JSON object with an `entities` array")
     raw = body.get("entities")
@@ -175,9 +175,10 @@ def parse_bulk(body: Any) -> list[EntityIn]:
         raw = [body["entity"]]
     if not isinstance(raw, list) or not raw:
         raise bad_request("No entities to create/update were specified: send `entities` as a non-empty array")
-    if len(raw) > MAX_ENTITIES:
+    if len(raw) > max_entities:
         raise bad_request(
-            f"Too many entities in one request: {len(raw)} (the limit is {MAX_ENTITIES}); split the request",
+            f"Too many entities in one request: {len(raw)} (the limit is {max_entities}); split the request, "
+            "or raise the limit with the HEADWATER_MAX_BULK_ENTITIES environment variable of the server",
             code="ATLAS-400-00-212",
         )
     return [parse_entity(e, i) for i, e in enumerate(raw)]

@@ -19,7 +19,7 @@ from headwater.analysis.root_cause import root_cause
 from headwater.analysis.snapshots import SnapshotKeeper
 from headwater.api.auth import Editor, Viewer
 from headwater.api.deps import base_url, index_of, settings_of, store_of
-from headwater.api.errors import ApiError
+from headwater.api.errors import ApiError, limit_exceeded
 from headwater.api.om_json import type_from_path_segment
 from headwater.graph.view import LineageView
 from headwater.model.assets import Asset
@@ -181,6 +181,14 @@ def impact(
             at=at,
         )
     if format == "csv":
+        max_rows = settings_of(request).max_export_rows
+        if len(result.rows) > max_rows:
+            raise limit_exceeded(
+                "rows in this CSV export (lower maxDepth or filter assetTypes)",
+                len(result.rows),
+                max_rows,
+                "HEADWATER_MAX_EXPORT_ROWS",
+            )
         return StreamingResponse(impact_csv(result.rows), media_type="text/csv; charset=utf-8")
     if format != "json":
         raise ApiError(400, "format must be json or csv")

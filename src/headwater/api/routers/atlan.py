@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from headwater.api.auth import Admin, Editor, Principal, Viewer
-from headwater.api.deps import actor, index_of, store_of
+from headwater.api.deps import actor, index_of, settings_of, store_of
 from headwater.atlan import directory
 from headwater.atlan.admins import check_connection_admins
 from headwater.atlan.entities import EntityIn, parse_bulk
@@ -124,7 +124,7 @@ def _check_scope(principal: Principal, connections: list[tuple[str, str | None]]
 @router.post("/api/meta/entity/bulk/", summary="Create or update assets by qualifiedName (Atlan bulk)")
 @router.post("/api/meta/entity/bulk", include_in_schema=False)
 async def bulk_save(request: Request, principal: Editor) -> JSONResponse:
-    entities = parse_bulk(await _json(request))
+    entities = parse_bulk(await _json(request), settings_of(request).max_bulk_entities)
     store = store_of(request)
     if principal.scope or principal.role != "admin":
         touched = [(f"entities[{e.index}]", _entity_connection(store, e)) for e in entities]

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from headwater.api.auth import Editor, Viewer
 from headwater.api.deps import actor, base_url, index_of, settings_of, store_of
-from headwater.api.errors import ApiError
+from headwater.api.errors import ApiError, limit_exceeded
 from headwater.api.om_json import entity_ref, type_from_path_segment
 from headwater.api.routers.analysis import AS_OF_DOC, as_of_view
 from headwater.graph.export import csv_lines
@@ -247,6 +247,15 @@ def export_csv(
     else:
         root = _root_by_fqn(store, type, fqn, includeDeleted)
         view = _read_view(request, root, upstreamDepth, downstreamDepth, nodeLimit, includeDeleted)
+    rows = len({(e.from_pk, e.to_pk) for e in [*view.upstream, *view.downstream]})
+    max_rows = settings_of(request).max_export_rows
+    if rows > max_rows:  # refused before the first byte, not cut off mid-stream
+        raise limit_exceeded(
+            "rows in this CSV export (lower upstreamDepth, downstreamDepth or nodeLimit)",
+            rows,
+            max_rows,
+            "HEADWATER_MAX_EXPORT_ROWS",
+        )
     pipe_ids: set[str] = set()
     for edge in [*view.upstream, *view.downstream]:
         pipe = merge_details(edge.details).get("pipeline")

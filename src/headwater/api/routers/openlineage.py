@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 
 from headwater.api.auth import Editor, Viewer
 from headwater.api.deps import settings_of, store_of
-from headwater.api.errors import ApiError, error_response
+from headwater.api.errors import ApiError, error_response, limit_exceeded
 from headwater.openlineage.events import EventValidationError, OpenLineageEvent, parse_event
 from headwater.openlineage.marquez import MarquezReader, NotFound
 from headwater.openlineage.service import IngestService
@@ -154,7 +154,14 @@ async def post_lineage(request: Request, _: Editor) -> Response:
     return Response(status_code=201)
 
 
+def _check_batch_size(request: Request, items: list[Any]) -> None:
+    limit = settings_of(request).max_batch_events
+    if len(items) > limit:
+        raise limit_exceeded("events in one batch", len(items), limit, "HEADWATER_MAX_BATCH_EVENTS")
+
+
 async def post_lineage_batch_items(request: Request, items: list[Any]) -> JSONResponse:
+    _check_batch_size(request, items)
     good, failed = _validate_all(items)
     if good:
         await _store(request, good, "http")
@@ -204,6 +211,7 @@ async def post_om_lineage(request: Request, _: Editor) -> JSONResponse:
 )
 async def post_om_lineage_batch(request: Request, _: Editor) -> JSONResponse:
     items = _batch_items(await _json_body(request), om=True)
+    _check_batch_size(request, items)
     good, failed = _validate_all(items)
     if good:
         await _store(request, good, "http:openmetadata")
