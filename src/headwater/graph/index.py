@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import chain
 
 import numpy as np
@@ -104,15 +104,19 @@ class GraphIndex:
         # catch up with anything written while we were loading
         self._apply_log()
 
-    def build_in_background(self) -> threading.Thread:
+    def build_in_background(self, then: Callable[[], None] | None = None) -> threading.Thread:
         """Start building the index on a thread (at server start), so the first lineage read does
-        not pay for it; reads that come before it is done wait for it (see `refresh`)."""
+        not pay for it; reads that come before it is done wait for it (see `refresh`). `then`
+        runs after a successful build."""
 
         def build() -> None:
             try:
                 self._ensure_built()
             except Exception:  # e.g. the store closed under us; the first read will try again
                 log.warning("graph index: background build failed", exc_info=True)
+                return
+            if then is not None:
+                then()
 
         thread = threading.Thread(target=build, name="headwater-index-build", daemon=True)
         self._builder = thread

@@ -49,29 +49,69 @@ def merge_details(details: list[LineageDetails]) -> dict[str, Any]:
     description come from the most recently updated source that has them; `source` is that of the
     most recent update, and `sources` lists all of them.
     """
+    return merge_detail_dicts([d.model_dump(mode="json", exclude_none=True) for d in details])
+
+
+def merge_detail_dicts(details: list[dict[str, Any]]) -> dict[str, Any]:
+    """`merge_details` over details as stored (JSON objects of dumped `LineageDetails`), so the
+    lineage read path need not build a pydantic model per edge and source."""
     if not details:
         return {"columnsLineage": [], "source": LineageSource.MANUAL.value, "sources": []}
-    ordered = sorted(details, key=lambda d: d.updatedAt or 0)
-    latest = ordered[-1]
-    merged: dict[str, Any] = latest.model_dump(mode="json", exclude_none=True)
+    if len(details) == 1:  # most edges have one source: the same result, without the bookkeeping
+        only = details[0]
+        if _plain_columns(only.get("columnsLineage") or ()):
+            one = {k: v for k, v in only.items() if v is not None and k != "createdAt"}
+            one.setdefault("source", LineageSource.MANUAL.value)
+            one["columnsLineage"] = [_column_entry(cl) for cl in only.get("columnsLineage") or ()]
+            if only.get("createdAt"):
+                one["createdAt"] = only["createdAt"]
+            one["sources"] = [one["source"]]
+            return one
+    return _merge_many(details)
+
+
+def _merge_many(details: list[dict[str, Any]]) -> dict[str, Any]:
+    ordered = sorted(details, key=lambda d: d.get("updatedAt") or 0) if len(details) > 1 else details
+    merged: dict[str, Any] = dict(ordered[-1])
+    merged.setdefault("source", LineageSource.MANUAL.value)
     for key in ("sqlQuery", "pipeline", "description"):
         for d in reversed(ordered):
-            value = getattr(d, key)
+            value = d.get(key)
             if value:
                 merged[key] = value
                 break
     columns: dict[tuple[str | None, str | None], list[str]] = {}
     for d in ordered:
-        for cl in d.columnsLineage:
-            key2 = (cl.toColumn, cl.function)
-            bucket = columns.setdefault(key2, [])
-            for c in cl.fromColumns:
+        for cl in d.get("columnsLineage") or ():
+            bucket = columns.setdefault((cl.get("toColumn"), cl.get("function")), [])
+            for c in cl.get("fromColumns") or ():
                 if c not in bucket:
                     bucket.append(c)
     merged["columnsLineage"] = [
         {k: v for k, v in {"fromColumns": froms, "toColumn": to, "function": fn}.items() if v is not None}
         for (to, fn), froms in columns.items()
     ]
-    merged["createdAt"] = min((d.createdAt or 0) for d in ordered) or None
-    merged["sources"] = [d.source.value for d in ordered]
+    merged["createdAt"] = min((d.get("createdAt") or 0) for d in ordered) or None
+    merged["sources"] = [d.get("source") or LineageSource.MANUAL.value for d in ordered]
     return {k: v for k, v in merged.items() if v is not None}
+
+
+def _plain_columns(columns: Any) -> bool:
+    """Column mappings the merge would keep as they are: one per (target, function), no source
+    column twice."""
+    keys = set()
+    for cl in columns:
+        froms = cl.get("fromColumns") or ()
+        if len(froms) > 1 and len(set(froms)) != len(froms):
+            return False
+        keys.add((cl.get("toColumn"), cl.get("function")))
+    return len(keys) == len(columns)
+
+
+def _column_entry(cl: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"fromColumns": list(cl.get("fromColumns") or ())}
+    if cl.get("toColumn") is not None:
+        out["toColumn"] = cl["toColumn"]
+    if cl.get("function") is not None:
+        out["function"] = cl["function"]
+    return out

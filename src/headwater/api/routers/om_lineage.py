@@ -6,8 +6,9 @@ from typing import Any
 from urllib.parse import unquote
 
 import jsonpatch
+import orjson
 from fastapi import APIRouter, Body, Query, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from headwater.api.auth import Editor, Viewer
@@ -136,7 +137,7 @@ def lineage_json(
     for edge in [*view.upstream, *view.downstream]:
         pair = (edge.from_pk, edge.to_pk)
         if pair not in merged:
-            merged[pair] = merge_details(edge.details)
+            merged[pair] = view.merged_details(edge)
             pipe = merged[pair].get("pipeline")
             if pipe and pipe.get("id"):
                 pipeline_ids.add(str(pipe["id"]))
@@ -169,13 +170,16 @@ def lineage_json(
     return out
 
 
-def _lineage_response(
-    store: Store, view: LineageView, request: Request, node_limit: int | None
-) -> JSONResponse:
+def _lineage_response(store: Store, view: LineageView, request: Request, node_limit: int | None) -> Response:
     """The lineage answer, with `X-Headwater-Truncated`; the `truncated` key only for callers that
     used headwater's `nodeLimit`, or when the node limit did cut the graph."""
     body = lineage_json(store, view, base_url(request), with_truncated=node_limit is not None)
-    return JSONResponse(body, headers={"X-Headwater-Truncated": "true" if view.truncated else "false"})
+    # orjson: several times faster than json.dumps on answers of thousands of nodes and edges
+    return Response(
+        orjson.dumps(body),
+        media_type="application/json",
+        headers={"X-Headwater-Truncated": "true" if view.truncated else "false"},
+    )
 
 
 def _read_view(
@@ -185,6 +189,7 @@ def _read_view(
     downstream_depth: int,
     node_limit: int | None,
     include_deleted: bool,
+    parse_details: bool = True,
 ) -> LineageView:
     settings = settings_of(request)
     _check_depth("upstreamDepth", upstream_depth, settings.max_depth)
@@ -200,6 +205,7 @@ def _read_view(
         downstream_depth=downstream_depth,
         node_limit=limit,
         include_deleted=include_deleted,
+        parse_details=parse_details,
     )
 
 
@@ -289,7 +295,7 @@ def get_lineage_by_name(
     nodeLimit: int | None = None,
     includeDeleted: bool = False,
     asOf: str | None = Query(None, description=AS_OF_DOC),
-) -> JSONResponse:
+) -> Response:
     store = store_of(request)
     # as of a past time the root may have been deleted since: look it up including deleted
     root = _root_by_fqn(store, entity, fqn, includeDeleted or asOf is not None)
@@ -307,7 +313,7 @@ def get_lineage_by_id(
     nodeLimit: int | None = None,
     includeDeleted: bool = False,
     asOf: str | None = Query(None, description=AS_OF_DOC),
-) -> JSONResponse:
+) -> Response:
     store = store_of(request)
     root = _root_by_id(store, entity, entity_id, includeDeleted or asOf is not None)
     return _lineage_answer(request, root, upstreamDepth, downstreamDepth, nodeLimit, includeDeleted, asOf)
@@ -321,12 +327,14 @@ def _lineage_answer(
     node_limit: int | None,
     include_deleted: bool,
     as_of: str | None,
-) -> JSONResponse:
+) -> Response:
     """The lineage read shared by the by-id and by-name routes: current, or as of a past time."""
     if as_of is not None:  # issue 9: the graph as it stood at asOf
         view = as_of_view(request, root, as_of, upstream_depth, downstream_depth, node_limit, include_deleted)
     else:
-        view = _read_view(request, root, upstream_depth, downstream_depth, node_limit, include_deleted)
+        view = _read_view(
+            request, root, upstream_depth, downstream_depth, node_limit, include_deleted, parse_details=False
+        )
     return _lineage_response(store_of(request), view, request, node_limit)
 
 
