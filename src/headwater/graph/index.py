@@ -14,7 +14,6 @@ import threading
 import time
 from array import array
 from collections.abc import Callable, Iterable
-from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
@@ -80,15 +79,7 @@ class GraphIndex:
     def rebuild(self) -> None:
         """Load every pair from the store into fresh CSR arrays."""
         seq = self.store.max_log_seq()
-        src_parts: list[npt.NDArray[np.int64]] = []
-        dst_parts: list[npt.NDArray[np.int64]] = []
-        for batch in self.store.iter_edge_pairs():
-            flat = chain.from_iterable(batch)
-            arr = np.fromiter(flat, dtype=np.int64, count=2 * len(batch)).reshape(-1, 2)
-            src_parts.append(arr[:, 0])
-            dst_parts.append(arr[:, 1])
-        src = np.concatenate(src_parts) if src_parts else np.zeros(0, dtype=np.int64)
-        dst = np.concatenate(dst_parts) if dst_parts else np.zeros(0, dtype=np.int64)
+        src, dst = self.store.edge_pair_arrays()
         size = int(max(src.max(initial=0), dst.max(initial=0))) + 1
         out_csr = _Csr(src, dst, size)
         in_csr = _Csr(dst, src, size)

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, TypeVar
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Row, Table, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Connection
@@ -1207,6 +1209,49 @@ class Store:
                     yield rows
             finally:
                 cur.close()
+
+    def edge_pair_arrays(self, step: int = 250_000) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Every connected pair as two arrays (from, to), fetched in bulk for the graph index.
+
+        No Python object per row: PostgreSQL sends the pairs as binary COPY, read straight into
+        numpy; SQLite concatenates a range of `from_pk` at a time into one text parsed by numpy.
+        About three times less CPU than fetching millions of row tuples.
+        """
+        if self.dialect == "postgresql":
+            with self.read() as conn:
+                raw = conn.connection.driver_connection
+                assert raw is not None
+                buf = bytearray()
+                with (
+                    raw.cursor() as cur,
+                    cur.copy("COPY edges (from_pk, to_pk) TO STDOUT (FORMAT BINARY)") as copy,
+                ):
+                    for block in copy:
+                        buf += block
+            # 19-byte header, a 2-byte trailer; per row: field count, then length + value per field
+            row = np.dtype([("n", ">i2"), ("la", ">i4"), ("a", ">i4"), ("lb", ">i4"), ("b", ">i4")])
+            rows = np.frombuffer(bytes(buf[19:-2]), dtype=row)
+            return rows["a"].astype(np.int64), rows["b"].astype(np.int64)
+        if self.dialect == "sqlite":
+            parts: list[npt.NDArray[np.int64]] = []
+            with self.read() as conn:
+                top = conn.exec_driver_sql("SELECT max(from_pk) FROM edges").scalar()
+                for lo in range(0, int(top or 0) + 1, step):
+                    text = conn.exec_driver_sql(
+                        "SELECT group_concat(from_pk || ',' || to_pk, ',') FROM edges WHERE from_pk >= ? AND from_pk < ?",
+                        (lo, lo + step),
+                    ).scalar()
+                    if text:
+                        parts.append(np.fromstring(text, dtype=np.int64, sep=","))
+            flat = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+            return flat[0::2].copy(), flat[1::2].copy()
+        src: list[int] = []
+        dst: list[int] = []
+        for batch in self.iter_edge_pairs():
+            for f, t in batch:
+                src.append(f)
+                dst.append(t)
+        return np.array(src, dtype=np.int64), np.array(dst, dtype=np.int64)
 
     def deleted_pks(self) -> set[int]:
         with self.read() as conn:
