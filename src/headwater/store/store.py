@@ -1213,25 +1213,24 @@ class Store:
     def edge_pair_arrays(self, step: int = 250_000) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Every connected pair as two arrays (from, to), fetched in bulk for the graph index.
 
-        No Python object per row: PostgreSQL sends the pairs as binary COPY, read straight into
-        numpy; SQLite concatenates a range of `from_pk` at a time into one text parsed by numpy.
-        About three times less CPU than fetching millions of row tuples.
+        No Python object per row: per range of `from_pk`, the database concatenates the pairs into
+        one value (big-endian int32 bytes on PostgreSQL, comma-separated text on SQLite) that numpy
+        reads in one go.
         """
         if self.dialect == "postgresql":
+            chunks: list[bytes] = []
             with self.read() as conn:
-                raw = conn.connection.driver_connection
-                assert raw is not None
-                buf = bytearray()
-                with (
-                    raw.cursor() as cur,
-                    cur.copy("COPY edges (from_pk, to_pk) TO STDOUT (FORMAT BINARY)") as copy,
-                ):
-                    for block in copy:
-                        buf += block
-            # 19-byte header, a 2-byte trailer; per row: field count, then length + value per field
-            row = np.dtype([("n", ">i2"), ("la", ">i4"), ("a", ">i4"), ("lb", ">i4"), ("b", ">i4")])
-            rows = np.frombuffer(bytes(buf[19:-2]), dtype=row)
-            return rows["a"].astype(np.int64), rows["b"].astype(np.int64)
+                top = conn.exec_driver_sql("SELECT max(from_pk) FROM edges").scalar()
+                for lo in range(0, int(top or 0) + 1, step):
+                    data = conn.exec_driver_sql(
+                        "SELECT string_agg(int4send(from_pk) || int4send(to_pk), ''::bytea) FROM edges"
+                        " WHERE from_pk >= %(lo)s AND from_pk < %(hi)s",
+                        {"lo": lo, "hi": lo + step},
+                    ).scalar()
+                    if data:
+                        chunks.append(bytes(data))
+            pairs = np.frombuffer(b"".join(chunks), dtype=">i4").astype(np.int64)
+            return pairs[0::2].copy(), pairs[1::2].copy()
         if self.dialect == "sqlite":
             parts: list[npt.NDArray[np.int64]] = []
             with self.read() as conn:
