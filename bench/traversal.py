@@ -12,7 +12,8 @@ readers or sources) and, for each store:
 - loaded through the store's bulk path (assets, then edges with details, all logged);
 - an in-memory GraphIndex is built (time, RSS growth of this process);
 - lineage with depth 3 up and 3 down is read from typical roots (random nodes with lineage) and
-  from hub roots (the highest-degree nodes): store-level (``traverse`` with its freshness check),
+  from hub roots (the highest-degree nodes): store-level (``traverse`` with its freshness check:
+  on PostgreSQL the log watch's token, a log-head query only when something may have changed),
   over HTTP from a real ``headwater serve`` process on a free loopback port, with a plain
   in-memory BFS over a dict of lists computing the same node set as the baseline, and a recursive
   CTE on the same database for reference.
@@ -484,7 +485,7 @@ def measure(
             out["http_first_request_s"] = t_first / 1000
             out["server_rss_mb"] = rss_mb(proc.pid)
             log(
-                f"  http: first request (builds the index) {t_first / 1000:.1f}s, server RSS {out['server_rss_mb']:.0f} MB"
+                f"  http: first lineage request once the server answers (waits for the start-up index build if unfinished) {t_first / 1000:.1f}s, server RSS {out['server_rss_mb']:.0f} MB"
             )
             for name, roots in groups.items():
                 times = []
@@ -567,7 +568,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, g: Graph) ->
             f"{r['load'].get('edges_per_cpu_s', float('nan')):,.0f} per CPU-second of the loading process |",
             f"| rows after load | {', '.join(f'{k} {v:,}' for k, v in r['rows'].items())} |",
             f"| index build (`GraphIndex.rebuild`) | {r['index']['build_s']:.1f} s, +{r['index']['rss_growth_mb']:.0f} MB RSS |",
-            f"| server: first lineage request (index build) / RSS after | {r['http_first_request_s']:.1f} s / "
+            f"| server: first lineage request after start (index built in the background since start) / RSS after | {r['http_first_request_s']:.1f} s / "
             f"{r['server_rss_mb']:.0f} MB |",
             f"| machine load average (2 cores) at start / end | {r['loadavg_start']:.1f} / {r['loadavg_end']:.1f} |",
             f"| freshness check, nothing new (median / p95) | {r['refresh_ms']['median'] * 1000:.0f} µs / "
