@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from headwater.atlan.directory import stable_id
@@ -129,3 +130,30 @@ def test_token_create_takes_user_and_groups(server: LiveServer) -> None:
         assert _save(api, _table(GUARDED, "BY_CLI_TOKEN")).status_code == 200
     bad = runner.invoke(cli_app, [*base, *data_dir, "--user", " "])
     assert bad.exit_code == 2 and "--user" in bad.output
+
+
+def test_pyatlan_clients_of_admin_and_non_admin_users(server: LiveServer) -> None:
+    from pyatlan.client.atlan import AtlanClient
+    from pyatlan.errors import AtlanError
+    from pyatlan.model.assets import Connection, Database
+    from pyatlan.model.enums import AtlanConnectorType
+
+    tokens = server.app.state.tokens  # type: ignore[attr-defined]
+    with server.client("admin") as http:  # pyatlan checks adminUsers against the user directory
+        users = {"users": [{"email": "jsmith@example.com", "roleName": "$member"}]}
+        assert http.post("/api/service/users", json=users).status_code == 200
+    admin = AtlanClient(base_url=server.url, api_key=server.admin_token)
+    connection = Connection.creator(
+        client=admin, name="guarded", connector_type=AtlanConnectorType.SNOWFLAKE, admin_users=["jsmith"]
+    )
+    connection.qualified_name = GUARDED
+    assert admin.asset.save(connection).assets_created(Connection)
+
+    jsmith = AtlanClient(base_url=server.url, api_key=tokens.create("editor", "js", user="jsmith"))
+    saved = jsmith.asset.save(Database.creator(name="SALES", connection_qualified_name=GUARDED))
+    assert [d.name for d in saved.assets_created(Database)] == ["SALES"]
+
+    bob = AtlanClient(base_url=server.url, api_key=tokens.create("editor", "bob", user="bob"))
+    with pytest.raises(AtlanError) as refused:
+        bob.asset.save(Database.creator(name="HR", connection_qualified_name=GUARDED))
+    assert GUARDED in str(refused.value)
