@@ -234,3 +234,14 @@ def test_shared_reads_reuse_one_connection(store: Store) -> None:
     assert set(assets) == set(pks)
     with store._quick_read() as a, store._quick_read() as b:
         assert a is not b  # outside the block each lookup has its own
+
+
+def test_edge_pair_arrays_in_several_ranges(store: Store) -> None:
+    """The bulk pair fetch behind rebuilds returns every pair once, however the ranges fall."""
+    pks = _assets(store, 12)
+    pairs = {(pks[i], pks[j]) for i in range(12) for j in range(12) if i != j and (i * j) % 3 == 1}
+    _put(store, sorted(pairs))
+    for step in (1, 2, 5, 250_000):
+        src, dst = store.edge_pair_arrays(step=step)
+        got = list(zip(src.tolist(), dst.tolist(), strict=True))
+        assert len(got) == len(pairs) and set(got) == pairs

@@ -79,6 +79,7 @@ class LogWatch:
     def __init__(self, engine: Engine, *, window: float = WINDOW) -> None:
         self._engine = engine
         self._window = window
+        self._pid = os.getpid()
         self._lock = threading.Lock()  # readers' socket check vs the listener consuming it
         self._gen = 0  # bumped on every notification (and on every (re)connect)
         self._confirmed = float("-inf")  # monotonic send time of the last answered ping
@@ -99,6 +100,8 @@ class LogWatch:
     def token(self) -> tuple[int, int] | None:
         """A value that differs from any earlier one whenever the log may have changed since;
         None when the listener cannot vouch for the present (then ask the database)."""
+        if os.getpid() != self._pid:
+            return None  # a forked child: the listener thread and its socket are the parent's
         now = time.monotonic()
         self._last_read = now
         # confirmation first, then the notification count: a confirmation is stored after the
