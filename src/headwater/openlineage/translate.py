@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ _STATE_PRIORITY = {"OTHER": 0, "START": 1, "RUNNING": 2, "COMPLETE": 3, "ABORT":
 # run facets too large or too noisy to keep on the run row (the raw event keeps them)
 _SKIP_RUN_FACETS = frozenset({"spark.logicalPlan", "spark_unknown", "debug", "spark_properties"})
 _KEEP_JOB_FACETS = ("jobType", "sql", "documentation", "sourceCodeLocation", "ownership", "tags")
+HANDOFF_LIMIT = 4096  # parsed events kept for the translator (each is ~100 KB of objects)
 
 
 def ms(dt: Any) -> int:
@@ -167,6 +169,11 @@ class Translator:
         self._schemas: dict[int, str] = {}  # asset pk -> last schema signature applied
         self._applied: set[tuple[tuple[int, int], Any]] = set()  # (edge, contribution) merged
         self._cll_cache: dict[tuple[int, str], Any] = {}  # (output pk, facet digest) -> mappings
+        # dedup key -> the validated event this process just stored: the translator takes it
+        # from here instead of reading and re-parsing the payload (the log stays the truth;
+        # rows missing here, e.g. after a restart or from another process, are parsed)
+        self._handoff: dict[str, OpenLineageEvent] = {}
+        self._handoff_lock = threading.Lock()
 
     # ------------------------------------------------------------------ raw log
 
@@ -176,13 +183,13 @@ class Translator:
         """Durably append events to ``raw_events``; duplicates are dropped. Returns rows added."""
         ts = now_ms()
         rows: list[dict[str, Any]] = []
-        seen: set[str] = set()
+        events_by_key: dict[str, OpenLineageEvent] = {}
         for ev in events:
             payload = canonical_json(ev.raw)
             key = dedup_key(payload)
-            if key in seen:
+            if key in events_by_key:
                 continue
-            seen.add(key)
+            events_by_key[key] = ev
             rows.append(
                 {
                     "received_at": ts,
@@ -198,29 +205,43 @@ class Translator:
         if not rows:
             return 0
         if conn is not None:
-            before = self._count_keys(conn, [r["dedup_key"] for r in rows])
-            insert_ignore(conn, s.raw_events, rows, ["dedup_key"])
-            return len(rows) - before
+            return self._insert_raw(conn, rows, events_by_key)
         with self.store.write() as c:
-            before = self._count_keys(c, [r["dedup_key"] for r in rows])
-            insert_ignore(c, s.raw_events, rows, ["dedup_key"])
-        return len(rows) - before
+            return self._insert_raw(c, rows, events_by_key)
+
+    def _insert_raw(
+        self, conn: Connection, rows: list[dict[str, Any]], events: dict[str, OpenLineageEvent]
+    ) -> int:
+        existing = self._existing_keys(conn, [r["dedup_key"] for r in rows])
+        insert_ignore(conn, s.raw_events, rows, ["dedup_key"])
+        added = [r["dedup_key"] for r in rows if r["dedup_key"] not in existing]
+        with self._handoff_lock:
+            # a rolled-back insert leaves an entry no row will claim: the oldest go first
+            overflow = len(self._handoff) + len(added) - HANDOFF_LIMIT
+            if overflow > 0:
+                for key in list(self._handoff)[:overflow]:
+                    del self._handoff[key]
+            for key in added[:HANDOFF_LIMIT]:
+                self._handoff[key] = events[key]
+        return len(added)
 
     @staticmethod
-    def _count_keys(conn: Connection, keys: list[str]) -> int:
-        n = 0
+    def _existing_keys(conn: Connection, keys: list[str]) -> set[str]:
+        found: set[str] = set()
         for i in range(0, len(keys), 500):
             chunk = keys[i : i + 500]
-            n += len(
-                conn.execute(select(s.raw_events.c.seq).where(s.raw_events.c.dedup_key.in_(chunk))).all()
+            found.update(
+                conn.execute(
+                    select(s.raw_events.c.dedup_key).where(s.raw_events.c.dedup_key.in_(chunk))
+                ).scalars()
             )
-        return n
+        return found
 
     def process_pending(self, limit: int = 500) -> int:
         """Translate up to ``limit`` unprocessed raw events (oldest first). Returns how many."""
         with self.store.write() as conn:
             stmt = (
-                select(s.raw_events.c.seq, s.raw_events.c.payload, s.raw_events.c.kind)
+                select(s.raw_events.c.seq, s.raw_events.c.dedup_key, s.raw_events.c.kind)
                 .where(s.raw_events.c.processed_at.is_(None), s.raw_events.c.kind.like(RAW_KIND_PREFIX + "%"))
                 .order_by(s.raw_events.c.seq)
                 .limit(limit)
@@ -232,22 +253,31 @@ class Translator:
                 return 0
             events: list[OpenLineageEvent] = []
             bad: dict[int, str] = {}
+            with self._handoff_lock:
+                known = {r.seq: self._handoff.pop(r.dedup_key, None) for r in rows}
+            missing = [seq for seq, ev in known.items() if ev is None]
+            payloads = self._payloads(conn, missing)
             for row in rows:
-                try:
-                    events.append(parse_event(loads(row.payload), trusted=not row.kind.endswith(":w")))
-                except (EventValidationError, ValueError) as exc:
-                    bad[row.seq] = str(exc)
+                ev = known[row.seq]
+                if ev is None:
+                    try:
+                        ev = parse_event(loads(payloads[row.seq]), trusted=not row.kind.endswith(":w"))
+                    except (EventValidationError, ValueError, KeyError) as exc:
+                        bad[row.seq] = str(exc)
+                        continue
+                events.append(ev)
             try:
                 self._translate_racing(conn, events)
             except Exception:
                 log.exception("OpenLineage batch translation failed; retrying event by event")
                 self._reset_caches()
+                payloads = self._payloads(conn, [r.seq for r in rows if r.seq not in bad])
                 for row in rows:
                     if row.seq in bad:
                         continue
                     try:
                         with conn.begin_nested():
-                            self.translate(conn, [parse_event(loads(row.payload))])
+                            self.translate(conn, [parse_event(loads(payloads[row.seq]))])
                     except Exception as exc:
                         self._reset_caches()
                         log.exception("OpenLineage event %s could not be translated", row.seq)
@@ -281,6 +311,18 @@ class Translator:
                     raise
                 self._reset_caches()
                 time.sleep(0.01 * (2**attempt) * (1 + random.random()))
+
+    @staticmethod
+    def _payloads(conn: Connection, seqs: list[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        for i in range(0, len(seqs), 500):
+            for r in conn.execute(
+                select(s.raw_events.c.seq, s.raw_events.c.payload).where(
+                    s.raw_events.c.seq.in_(seqs[i : i + 500])
+                )
+            ):
+                out[r.seq] = r.payload
+        return out
 
     def drain(self, batch: int = 500) -> int:
         """Translate everything pending (startup recovery, tests, one-shot runs)."""
@@ -904,13 +946,18 @@ class Translator:
             ],
         )
         # run summaries from the full state history (order-independent)
-        history: dict[str, list[tuple[str, int]]] = {rid: [] for rid in ids}
-        for r in conn.execute(
-            select(s.run_states.c.run_id, s.run_states.c.state, s.run_states.c.event_time).where(
-                s.run_states.c.run_id.in_(ids)
-            )
-        ):
-            history[r.run_id].append((r.state, r.event_time))
+        # a run first seen in this batch has exactly the history this batch wrote
+        history: dict[str, list[tuple[str, int]]] = {
+            rid: [] if rid in existing else sorted(runs[rid].states) for rid in ids
+        }
+        seen_before = [rid for rid in ids if rid in existing]
+        for i in range(0, len(seen_before), 500):
+            for r in conn.execute(
+                select(s.run_states.c.run_id, s.run_states.c.state, s.run_states.c.event_time).where(
+                    s.run_states.c.run_id.in_(seen_before[i : i + 500])
+                )
+            ):
+                history[r.run_id].append((r.state, r.event_time))
         run_sql: dict[str, tuple[int, str]] = {}
         summaries: list[dict[str, Any]] = []
         for rid, work in runs.items():
@@ -947,23 +994,37 @@ class Translator:
                 .values({c: bindparam(c) for c in cols}),
                 summaries,
             )
-        self._apply_edges(conn, runs, run_sql)
+        self._apply_edges(conn, runs, run_sql, set(existing))
 
     def _apply_edges(
-        self, conn: Connection, runs: dict[str, _RunWork], run_sql: dict[str, tuple[int, str]]
+        self,
+        conn: Connection,
+        runs: dict[str, _RunWork],
+        run_sql: dict[str, tuple[int, str]],
+        existing: set[str],
     ) -> None:
-        """Edges input → output for every run touched: the union over all its events."""
+        """Edges input → output for every run touched: the union over all its events.
+        ``existing`` names the runs stored before this batch; the others have exactly the
+        inputs, outputs and job this batch gave them, so they need no read-back."""
         ids = list(runs)
-        io: dict[str, tuple[set[int], set[int]]] = {rid: (set(), set()) for rid in ids}
-        for r in conn.execute(
-            select(s.run_datasets.c.run_id, s.run_datasets.c.asset_pk, s.run_datasets.c.direction).where(
-                s.run_datasets.c.run_id.in_(ids)
-            )
-        ):
-            io[r.run_id][0 if r.direction == "input" else 1].add(r.asset_pk)
+        io: dict[str, tuple[set[int], set[int]]] = {
+            rid: (set(), set()) if rid in existing else (set(w.inputs), set(w.outputs))
+            for rid, w in runs.items()
+        }
         job_pks = {rid: w.job_pk for rid, w in runs.items()}
-        for jr in conn.execute(select(s.runs.c.run_id, s.runs.c.job_pk).where(s.runs.c.run_id.in_(ids))):
-            job_pks[jr.run_id] = jr.job_pk
+        seen_before = [rid for rid in ids if rid in existing]
+        for i in range(0, len(seen_before), 500):
+            chunk = seen_before[i : i + 500]
+            for r in conn.execute(
+                select(s.run_datasets.c.run_id, s.run_datasets.c.asset_pk, s.run_datasets.c.direction).where(
+                    s.run_datasets.c.run_id.in_(chunk)
+                )
+            ):
+                io[r.run_id][0 if r.direction == "input" else 1].add(r.asset_pk)
+            for jr in conn.execute(
+                select(s.runs.c.run_id, s.runs.c.job_pk).where(s.runs.c.run_id.in_(chunk))
+            ):
+                job_pks[jr.run_id] = jr.job_pk
         self._apply_single_sided(conn, io, job_pks)
         contrib: dict[tuple[int, int], dict[str, Any]] = {}
         keys: dict[tuple[int, int], set[Any]] = {}
