@@ -37,12 +37,19 @@ class IngestService:
         *,
         translator: Translator | None = None,
         max_batch: int = 2000,
-        translate_batch: int = 200,
+        translate_batch: int = 500,
+        busy_translate_batch: int = 100,
+        translate_delay: float = 0.05,
+        max_yield: float = 0.5,
     ) -> None:
         self.store = store
         self.translator = translator or Translator(store)
         self.max_batch = max_batch
         self.translate_batch = translate_batch
+        self.busy_translate_batch = busy_translate_batch
+        self.translate_delay = translate_delay
+        self.max_yield = max_yield
+        self._last_store = 0.0  # monotonic time of the writer's last commit
         self._queue: queue.Queue[_Item | None] = queue.Queue()
         self._wake = threading.Event()
         self._idle = threading.Event()
@@ -127,6 +134,7 @@ class IngestService:
                 for _e, _t, fut in items:
                     fut.set_exception(exc)
             else:
+                self._last_store = time.monotonic()
                 for (_e, _t, fut), n in zip(items, added, strict=True):
                     fut.set_result(n)
                 self._wake.set()
@@ -136,10 +144,16 @@ class IngestService:
     def _translator_loop(self) -> None:
         while not self._stop.is_set():
             self._wake.wait(1.0)
+            # let a few group commits accumulate: a batch costs ~20 statements and a commit
+            # whatever its size, and translating one event at a time starves the request path
+            self._stop.wait(self.translate_delay)
             self._wake.clear()
             try:
                 while not self._stop.is_set():
-                    n = self.translator.process_pending(self.translate_batch)
+                    busy = self._yield_to_writer()
+                    n = self.translator.process_pending(
+                        self.busy_translate_batch if busy else self.translate_batch
+                    )
                     if n == 0:
                         break
                     self._after_translate()
@@ -149,6 +163,22 @@ class IngestService:
                 continue
             if self._queue.empty() and self.pending() == 0:
                 self._idle.set()
+
+    def _yield_to_writer(self) -> bool:
+        """Let stores go first while requests are flowing (a client waits on each store;
+        nobody waits on translation), but for at most ``max_yield`` seconds so translation
+        keeps moving under constant load. Returns whether stores were flowing, i.e. the next
+        translation batch should be short: on SQLite it holds the single write lock."""
+
+        def flowing() -> bool:
+            return not self._queue.empty() or time.monotonic() - self._last_store < 0.02
+
+        if not flowing():
+            return False
+        deadline = time.monotonic() + self.max_yield
+        while flowing() and time.monotonic() < deadline and not self._stop.is_set():
+            time.sleep(0.005)
+        return True
 
     def _after_translate(self) -> None:
         """Hook for the API: refresh read indexes after lineage changed."""
