@@ -28,13 +28,14 @@ from headwater.atlan.errors import AtlasError
 from headwater.atlan.mutate import AtlanWriter
 from headwater.atlan.render import atlan_attributes
 from headwater.model.types import AssetType
-from headwater.store import Store
+from headwater.store import Store, now_ms
 from headwater.store import schema as s
 
 log = logging.getLogger(__name__)
 
 CURSOR_KEY = "atlan.openlineage.seq"
 TRANSPORT_PREFIX = "http:atlan:"
+_SETTLE_MS = 10_000
 ACTOR = "openlineage"
 
 
@@ -202,15 +203,39 @@ class AtlanProjector:
 
         with self._lock:
             cursor = int(self.store.get_setting(CURSOR_KEY) or 0)
+            # scan without payloads and move the cursor past other transports' rows too:
+            # otherwise every poll re-reads the whole log from the last Atlan event on
             with self.store.read() as conn:
-                rows = conn.execute(
-                    select(s.raw_events.c.seq, s.raw_events.c.transport, s.raw_events.c.payload)
-                    .where(s.raw_events.c.seq > cursor, s.raw_events.c.transport.like(TRANSPORT_PREFIX + "%"))
+                scanned = conn.execute(
+                    select(s.raw_events.c.seq, s.raw_events.c.transport, s.raw_events.c.received_at)
+                    .where(s.raw_events.c.seq > cursor)
                     .order_by(s.raw_events.c.seq)
-                    .limit(limit)
+                    .limit(limit * 5)
                 ).all()
+                wanted = [r.seq for r in scanned if r.transport.startswith(TRANSPORT_PREFIX)][:limit]
+                rows = (
+                    conn.execute(
+                        select(s.raw_events.c.seq, s.raw_events.c.transport, s.raw_events.c.payload)
+                        .where(s.raw_events.c.seq.in_(wanted))
+                        .order_by(s.raw_events.c.seq)
+                    ).all()
+                    if wanted
+                    else []
+                )
+            # rows of other transports are skipped once they are old enough that no insert
+            # with a lower seq can still be in flight (PostgreSQL commits out of seq order)
+            settled = now_ms() - _SETTLE_MS
+            new_cursor = rows[-1].seq if rows else cursor
+            for r in scanned:
+                if r.seq <= new_cursor:
+                    continue
+                if r.transport.startswith(TRANSPORT_PREFIX) or r.received_at >= settled:
+                    break
+                new_cursor = r.seq
             if not rows:
-                return 0
+                if new_cursor > cursor:
+                    self.store.set_setting(CURSOR_KEY, str(new_cursor))
+                return sum(1 for r in scanned if r.seq <= new_cursor)
             finder = ConnectionFinder(self.store)
             writer = AtlanWriter(self.store)
             for row in rows:
@@ -237,5 +262,5 @@ class AtlanProjector:
                     writer.save(parse_bulk({"entities": entities}), ACTOR)
                 except AtlasError as exc:
                     log.warning("OpenLineage event %s not projected: %s", row.seq, exc.message)
-            self.store.set_setting(CURSOR_KEY, str(rows[-1].seq))
-            return len(rows)
+            self.store.set_setting(CURSOR_KEY, str(new_cursor))
+            return sum(1 for r in scanned if r.seq <= new_cursor)
