@@ -1014,15 +1014,15 @@ class Translator:
         job_pks = {rid: w.job_pk for rid, w in runs.items()}
         seen_before = [rid for rid in ids if rid in existing]
         for i in range(0, len(seen_before), 500):
-            chunk = seen_before[i : i + 500]
+            run_chunk = seen_before[i : i + 500]
             for r in conn.execute(
                 select(s.run_datasets.c.run_id, s.run_datasets.c.asset_pk, s.run_datasets.c.direction).where(
-                    s.run_datasets.c.run_id.in_(chunk)
+                    s.run_datasets.c.run_id.in_(run_chunk)
                 )
             ):
                 io[r.run_id][0 if r.direction == "input" else 1].add(r.asset_pk)
             for jr in conn.execute(
-                select(s.runs.c.run_id, s.runs.c.job_pk).where(s.runs.c.run_id.in_(chunk))
+                select(s.runs.c.run_id, s.runs.c.job_pk).where(s.runs.c.run_id.in_(run_chunk))
             ):
                 job_pks[jr.run_id] = jr.job_pk
         self._apply_single_sided(conn, io, job_pks)
