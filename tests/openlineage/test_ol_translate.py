@@ -68,12 +68,14 @@ def all_events() -> list[dict[str, Any]]:
     return events
 
 
-def ingest(store: Store, events: list[dict[str, Any]], batch: int) -> None:
+def ingest(store: Store, events: list[dict[str, Any]], batch: int, *, restart: bool = False) -> None:
+    """Store and translate in batches; ``restart`` translates with a fresh translator, as a
+    process restarted between storing and translating does (it reads the log, not memory)."""
     tr = Translator(store)
     parsed = [parse_event(e) for e in events]
     for i in range(0, len(parsed), batch):
         tr.append_raw(parsed[i : i + batch], "test")
-        tr.drain(batch)
+        (Translator(store) if restart else tr).drain(batch)
 
 
 def test_out_of_order_and_duplicates_give_the_in_order_result(db_url: str, tmp_path: Any) -> None:
@@ -86,12 +88,12 @@ def test_out_of_order_and_duplicates_give_the_in_order_result(db_url: str, tmp_p
         reference_store.close()
     assert reference["edges"] and reference["runs"]
     rng = random.Random(5)
-    for trial, batch in enumerate((1, 7, 1000)):
+    for trial, (batch, restart) in enumerate(((1, False), (7, False), (1000, False), (7, True))):
         shuffled = events + rng.sample(events, len(events) // 2)  # at-least-once: duplicates
         rng.shuffle(shuffled)
         other = Store(f"sqlite:///{tmp_path}/trial{trial}.db")
         try:
-            ingest(other, shuffled, batch)
+            ingest(other, shuffled, batch, restart=restart)
             got = snapshot(other)
         finally:
             other.close()
