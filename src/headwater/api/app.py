@@ -6,6 +6,7 @@ import gc
 import importlib
 import logging
 import os
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -119,10 +120,18 @@ def ensure_admin_token(settings: Settings, tokens: TokenService) -> Path | None:
     return path
 
 
+_heap_frozen = threading.Event()
+
+
 def _freeze_heap() -> None:
     """Move what start-up made (modules, schemas, the graph index) out of the garbage collector's
     reach: a full collection during a lineage answer of thousands of nodes would otherwise walk
-    all of it again, and that took about as long as building the answer."""
+    all of it again, and that took about as long as building the answer. Once per process: frozen
+    objects that later form unreachable cycles are never collected, so apps created again and
+    again in one process (tests) must not each freeze theirs."""
+    if _heap_frozen.is_set():
+        return
+    _heap_frozen.set()
     gc.collect()
     gc.freeze()
 
