@@ -271,7 +271,7 @@ def load(store: Store, g: Graph, batch: int) -> tuple[npt.NDArray[np.int64], dic
             log(f"  edges: {done:,}/{g.m:,} ({done / t_edges:,.0f}/s)")
     log(
         f"  edges: {g.m:,} in {t_edges:.1f}s ({g.m / t_edges:,.0f}/s; {g.m / cpu_edges:,.0f} per CPU-second "
-        f"of this process; building inputs {t_build:.1f}s)"
+        f"of this process; building inputs {t_build:.1f}s; load average {os.getloadavg()[0]:.1f})"
     )
     return pks, {
         "assets_s": t_assets,
