@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from headwater.model import AssetInput, AssetType, ColumnInput, ColumnLineage, LineageDetails, LineageSource
 from headwater.model.lineage import merge_details
 from headwater.store import EdgeWrite, Store
@@ -66,6 +68,33 @@ def test_same_source_replaces_other_sources_kept_side_by_side(store: Store) -> N
     assert merged["columnsLineage"] == [{"fromColumns": ["pg.db.s.a.id"], "toColumn": "pg.db.s.b.id"}]
     assert set(merged["sources"]) == {"QueryLineage", "OpenLineage"}
     assert store.count("edges") == 1
+
+
+def test_one_details_object_for_many_edges_keeps_each_edge_exact(store: Store) -> None:
+    """Bulk writers share one details object across edges; unusual values survive the encoding."""
+    pks = _tables(store, "a", "b", "c")
+    shared = LineageDetails.model_validate(
+        {"sqlQuery": "insert into b select * from a -- zürich ✓", "source": "QueryLineage", "rows": 2**70}
+    )
+    writes = [EdgeWrite(pks["a"], pks["b"], shared), EdgeWrite(pks["a"], pks["c"], shared)]
+    assert store.put_edges(writes, "loader") == [True, True]
+    first = store.get_edge(pks["a"], pks["b"])
+    assert first is not None
+    created = first.details[0].createdAt
+    # later: one pair again (keeps its createdAt), one new pair in the same call
+    store.put_edges([EdgeWrite(pks["a"], pks["b"], shared), EdgeWrite(pks["b"], pks["c"], shared)], "loader")
+    edges = store.get_edges([(pks["a"], pks["b"]), (pks["a"], pks["c"]), (pks["b"], pks["c"])])
+    for view in edges.values():
+        (d,) = view.details
+        assert d.sqlQuery == "insert into b select * from a -- zürich ✓"
+        assert d.model_extra == {"rows": 2**70}
+        assert d.createdBy == "loader" and d.updatedBy == "loader"
+    assert edges[(pks["a"], pks["b"])].details[0].createdAt == created
+    fresh = edges[(pks["b"], pks["c"])].details[0]
+    assert fresh.createdAt == fresh.updatedAt
+    puts = [e for e in store.log_since(0) if e.kind == "details_put"]
+    assert len(puts) == 4
+    assert all(json.loads(e.details or "{}")["sqlQuery"].endswith("zürich ✓") for e in puts)
 
 
 def test_every_change_is_logged_with_a_time(store: Store) -> None:

@@ -969,10 +969,9 @@ class Store:
         self, writes: Sequence[EdgeWrite], actor: str | None = None, *, conn: Connection | None = None
     ) -> list[bool]:
         """Add or replace edge details (per source); returns for each write whether the pair is new."""
-        with _gc_paused():
-            if conn is None:
-                return self.retrying(lambda c: self._put_edges(c, writes, actor))
-            return self._put_edges(conn, writes, actor)
+        if conn is None:
+            return self.retrying(lambda c: self._put_edges(c, writes, actor))
+        return self._put_edges(conn, writes, actor)
 
     def _put_edges(self, conn: Connection, writes: Sequence[EdgeWrite], actor: str | None) -> list[bool]:
         ts = now_ms()
@@ -1002,35 +1001,36 @@ class Store:
         result: list[bool] = []
         batch_details: set[tuple[int, int, str]] = set()
         encode = _DetailsText(actor, ts)
-        for w in writes:
-            f, t = w.from_pk, w.to_pk
-            pair = (f, t)
-            existed = pair in existing_pairs
-            result.append(not existed)
-            if not existed and pair not in seen_new:
-                seen_new.add(pair)
-                new_pairs.append((f, t, w.description, ts))
-                log.append((ts, "edge_add", f, t, None, None))
-            elif w.description is not None and existing_pairs.get(pair) != w.description:
-                desc_updates.append({"b_from": f, "b_to": t, "description": w.description})
-            source = w.details.source.value
-            key = (f, t, source)
-            text = encode.text(w.details, existing_details.get(key) or ts)
-            if key in existing_details or key in batch_details:
-                detail_updates.append(
-                    {
-                        "b_from_pk": f,
-                        "b_to_pk": t,
-                        "b_source": source,
-                        "details": text,
-                        "pipeline_pk": w.pipeline_pk,
-                        "updated_at": ts,
-                    }
-                )
-            else:
-                batch_details.add(key)
-                detail_inserts.append((f, t, source, text, w.pipeline_pk, ts, ts))
-            log.append((ts, "details_put", f, t, source, text))
+        with _gc_paused():  # only while rows are built: not across lock waits or SQL
+            for w in writes:
+                f, t = w.from_pk, w.to_pk
+                pair = (f, t)
+                existed = pair in existing_pairs
+                result.append(not existed)
+                if not existed and pair not in seen_new:
+                    seen_new.add(pair)
+                    new_pairs.append((f, t, w.description, ts))
+                    log.append((ts, "edge_add", f, t, None, None))
+                elif w.description is not None and existing_pairs.get(pair) != w.description:
+                    desc_updates.append({"b_from": f, "b_to": t, "description": w.description})
+                source = w.details.source.value
+                key = (f, t, source)
+                text = encode.text(w.details, existing_details.get(key) or ts)
+                if key in existing_details or key in batch_details:
+                    detail_updates.append(
+                        {
+                            "b_from_pk": f,
+                            "b_to_pk": t,
+                            "b_source": source,
+                            "details": text,
+                            "pipeline_pk": w.pipeline_pk,
+                            "updated_at": ts,
+                        }
+                    )
+                else:
+                    batch_details.add(key)
+                    detail_inserts.append((f, t, source, text, w.pipeline_pk, ts, ts))
+                log.append((ts, "details_put", f, t, source, text))
         self._insert_rows(conn, s.edges, _EDGE_COLS, new_pairs)
         if desc_updates:
             conn.execute(
