@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Body, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -248,28 +249,51 @@ def typedefs(_: Viewer) -> dict[str, Any]:
 # -- users, groups, roles, credentials --------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Listing:
+    """Atlan's paging of its user, group, role and token listings: a JSON filter, offset, limit, sort."""
+
+    filter: str | None
+    offset: int
+    limit: int
+    sort: str | None
+
+    def page(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        return directory.page(
+            records, filter_json=self.filter, offset=self.offset, limit=self.limit, sort=self.sort
+        )
+
+
+def listing_params(default_limit: int) -> Callable[..., Listing]:
+    """The query parameters of one listing endpoint (Atlan's default page size differs per endpoint)."""
+
+    def params(
+        filter: str | None = Query(None),
+        offset: int = Query(0, ge=0),
+        limit: int = Query(default_limit),
+        sort: str | None = Query(None),
+    ) -> Listing:
+        return Listing(filter=filter, offset=offset, limit=limit, sort=sort)
+
+    return params
+
+
 @router.get("/api/service/roles", summary="Workspace roles (Atlan)")
 def roles(
     _: Viewer,
-    filter: str | None = Query(None),
-    offset: int = Query(0, ge=0),
-    limit: int = Query(100),
-    sort: str | None = Query(None),
+    listing: Listing = Depends(listing_params(100)),
 ) -> dict[str, Any]:
-    return directory.page(directory.role_records(), filter_json=filter, offset=offset, limit=limit, sort=sort)
+    return listing.page(directory.role_records())
 
 
 @router.get("/api/service/users", summary="Users (Atlan)")
 def users(
     request: Request,
     _: Viewer,
-    filter: str | None = Query(None),
-    offset: int = Query(0, ge=0),
-    limit: int = Query(20),
-    sort: str | None = Query(None),
+    listing: Listing = Depends(listing_params(20)),
 ) -> dict[str, Any]:
     records = directory.users(store_of(request))
-    return directory.page(records, filter_json=filter, offset=offset, limit=limit, sort=sort)
+    return listing.page(records)
 
 
 @router.post("/api/service/users", summary="Register users (Atlan; admin)")
@@ -282,13 +306,10 @@ def create_users(request: Request, _: Admin, body: Any = Body(None)) -> dict[str
 def groups(
     request: Request,
     _: Viewer,
-    filter: str | None = Query(None),
-    offset: int = Query(0, ge=0),
-    limit: int = Query(20),
-    sort: str | None = Query(None),
+    listing: Listing = Depends(listing_params(20)),
 ) -> dict[str, Any]:
     records = directory.groups(store_of(request))
-    return directory.page(records, filter_json=filter, offset=offset, limit=limit, sort=sort)
+    return listing.page(records)
 
 
 @router.post("/api/service/groups", summary="Register a group (Atlan; admin)")
@@ -312,13 +333,10 @@ def whoami(request: Request, principal: Viewer) -> dict[str, Any]:
 def api_tokens(
     request: Request,
     _: Admin,
-    filter: str | None = Query(None),
-    offset: int = Query(0, ge=0),
-    limit: int = Query(20),
-    sort: str | None = Query(None),
+    listing: Listing = Depends(listing_params(20)),
 ) -> dict[str, Any]:
     records = directory.api_tokens(store_of(request))
-    return directory.page(records, filter_json=filter, offset=offset, limit=limit, sort=sort)
+    return listing.page(records)
 
 
 @router.post("/api/service/credentials", summary="Register a connection credential (Atlan; admin)")
