@@ -86,6 +86,15 @@ def test_job_and_dataset_versions(server: Any, api: httpx.Client) -> None:
     _error(api.get("/api/v1/namespaces/etl/jobs/nope/versions"), 404)
     _error(api.get("/api/v1/namespaces/" + _enc("s3://lake") + "/datasets/nope/versions"), 404)
 
+    # the job and the dataset point at their current versions, in the listings too
+    assert api.get(base).json()["currentVersion"] == newest["version"]
+    listed = api.get("/api/v1/namespaces/etl/jobs").json()["jobs"]
+    assert [j["currentVersion"] for j in listed if j["name"] == "orders.load"] == [newest["version"]]
+    assert api.get(ds).json()["currentVersion"] == first["version"]
+    # an input that no run wrote has no version yet
+    orders = "/api/v1/namespaces/" + _enc(PG) + "/datasets/" + _enc(ORDERS["name"])
+    assert api.get(orders).json()["currentVersion"] is None
+
 
 def test_search(server: Any, api: httpx.Client) -> None:
     _seed(api)

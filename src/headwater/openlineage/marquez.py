@@ -174,11 +174,46 @@ class MarquezReader:
                 out[r.job_pk].append(r)
         return out
 
+    def _current_job_versions(self, conn: Connection, rows: Sequence[Any]) -> dict[int, str]:
+        """Each job's current version: the one of its newest finished run (see `job_versions`)."""
+        if not rows:
+            return {}
+        newest: dict[int, Any] = {}
+        for r in conn.execute(
+            select(s.runs.c.run_id, s.runs.c.job_pk)
+            .where(s.runs.c.job_pk.in_([r.pk for r in rows]), s.runs.c.state.in_(list(DONE_STATES)))
+            .order_by(func.coalesce(s.runs.c.ended_at, s.runs.c.updated_at).desc(), s.runs.c.run_id)
+        ):
+            newest.setdefault(r.job_pk, r.run_id)
+        io: dict[str, tuple[set[int], set[int]]] = {run_id: (set(), set()) for run_id in newest.values()}
+        run_ids = list(io)
+        for i in range(0, len(run_ids), 500):
+            for d in conn.execute(
+                select(s.run_datasets).where(s.run_datasets.c.run_id.in_(run_ids[i : i + 500]))
+            ):
+                io[d.run_id][0 if d.direction == "input" else 1].add(d.asset_pk)
+        ids = self._dataset_ids(conn, {pk for ins, outs in io.values() for pk in (*ins, *outs)})
+        out: dict[int, str] = {}
+        for row in rows:
+            run_id = newest.get(row.pk)
+            if run_id is None:
+                continue
+            ol = _attrs(row.attributes).get("openlineage") or {}
+            ins, outs = io[run_id]
+            out[row.pk] = job_version_id(
+                ol.get("namespace", ""),
+                ol.get("name", row.name),
+                sorted(ids[p] for p in ins),
+                sorted(ids[p] for p in outs),
+            )
+        return out
+
     def _jobs_json(self, conn: Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
         pks = [r.pk for r in rows]
         io = self._job_io(conn, pks)
         latest = self._latest_runs(conn, pks)
         ids = self._dataset_ids(conn, {pk for ins, outs in io.values() for pk in (*ins, *outs)})
+        versions = self._current_job_versions(conn, rows)
         out = []
         for row in rows:
             attrs = _attrs(row.attributes)
@@ -208,7 +243,7 @@ class MarquezReader:
                     "location": loc,
                     "description": row.description,
                     "facets": facets,
-                    "currentVersion": None,
+                    "currentVersion": versions.get(row.pk),
                     "latestRun": runs[0] if runs else None,
                     "latestRuns": runs,
                     "tags": [],
@@ -325,6 +360,13 @@ class MarquezReader:
         ids = self._dataset_ids(conn, pks)
         rows = {r.pk: r for r in conn.execute(select(s.assets).where(s.assets.c.pk.in_(list(pks))))}
         cols = self.store.columns_of(list(pks))
+        writers: dict[int, str] = {}  # dataset pk -> the run that wrote its newest version
+        for w in conn.execute(
+            select(s.run_datasets.c.asset_pk, s.run_datasets.c.run_id)
+            .where(s.run_datasets.c.asset_pk.in_(list(pks)), s.run_datasets.c.direction == "output")
+            .order_by(s.run_datasets.c.event_time.desc(), s.run_datasets.c.run_id)
+        ):
+            writers.setdefault(w.asset_pk, w.run_id)
         out = []
         for pk in pks:
             row = rows.get(pk)
@@ -355,7 +397,7 @@ class MarquezReader:
                     "lastModifiedAt": iso(row.updated_at),
                     "lastLifecycleState": None,
                     "description": row.description,
-                    "currentVersion": None,
+                    "currentVersion": dataset_version_id(ns, name, writers[pk]) if pk in writers else None,
                     "facets": {},
                     "deleted": bool(row.deleted),
                     "fullyQualifiedName": row.fqn,
