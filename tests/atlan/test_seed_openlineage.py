@@ -175,6 +175,31 @@ def test_start_and_complete_lineage_via_openlineage(atlan_env: LiveServer, raw: 
     ups = edge_pairs(view, "upstreamEdges")
     assert len(ups) == 3 and all(t == full_stats.guid for _, t in ups)
     assert {e["lineageDetails"]["pipeline"]["id"] for e in view["upstreamEdges"]} == {process.guid}
+    # one asset per dataset: the translator's runs use the projected tables, no second copy
+    # under a service named after the namespace, and no second process in the lineage
+    assert raw.post("/api/v1/openlineage/flush").json()["translated"]
+    tables = raw.get("/api/v1/tables", params={"limit": 100}).json()["data"]
+    assert sorted(t["fullyQualifiedName"] for t in tables) == sorted(
+        f"{connection_qn}/{n}"
+        for n in (
+            "OPS/DEFAULT/RUN_STATS",
+            "OPS/DEFAULT/FULL_STATS",
+            "SOME/OTHER/TBL",
+            "AN/OTHER/TBL",
+            "AN/OTHER/VIEW",
+        )
+    )
+    after = om_lineage(raw, "table", str(full_stats.guid))
+    assert {e["lineageDetails"]["pipeline"]["id"] for e in after["upstreamEdges"]} == {process.guid}
+    # the run itself is recorded, OpenLineage-style, on those same datasets
+    runs = raw.get("/api/v1/namespaces/ol-spark/jobs/dag_123/runs").json()["runs"]
+    assert [r["state"] for r in runs] == ["COMPLETED"]
+    job = raw.get("/api/v1/namespaces/ol-spark/jobs/dag_123").json()
+    snowflake = "snowflake://abc123.snowflakecomputing.com"
+    assert {(d["namespace"], d["name"]) for d in job["outputs"]} == {
+        (snowflake, "OPS.DEFAULT.FULL_STATS"),
+        (snowflake, "AN.OTHER.VIEW"),
+    }
     # a second run of the same job updates the same process, no duplicates
     start_and_complete()
     time.sleep(0.5)

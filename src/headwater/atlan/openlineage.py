@@ -12,7 +12,11 @@ follows the same log (its own cursor) and adds what Atlan makes of such an event
 - the job becomes a Process `{connectionQN}/{job name}` whose inputs and outputs accumulate over
   the events of its runs;
 - each output column of a `columnLineage` facet becomes a ColumnProcess
-  `{processQN}/{output dataset}/{column}` from its input columns, parented by the Process.
+  `{processQN}/{output dataset}/{column}` from its input columns, parented by the Process;
+- each dataset's OpenLineage (namespace, name) is mapped to its Table in `ol_datasets`, so the
+  translator (which waits for this projector's cursor) puts runs, edges and column lineage on
+  the same assets instead of creating a second copy of each dataset. A dataset already mapped
+  (seen earlier on another path) keeps its mapping.
 """
 
 from __future__ import annotations
@@ -28,13 +32,16 @@ from headwater.atlan.errors import AtlasError
 from headwater.atlan.mutate import AtlanWriter
 from headwater.atlan.render import atlan_attributes
 from headwater.model.types import AssetType
+from headwater.openlineage import tables as olt
+from headwater.openlineage.naming import canonical
+from headwater.openlineage.translate import ATLAN_PROJECTION_CURSOR as CURSOR_KEY
+from headwater.openlineage.translate import ATLAN_TRANSPORT_PREFIX as TRANSPORT_PREFIX
+from headwater.openlineage.translate import insert_ignore
 from headwater.store import Store, now_ms
 from headwater.store import schema as s
 
 log = logging.getLogger(__name__)
 
-CURSOR_KEY = "atlan.openlineage.seq"
-TRANSPORT_PREFIX = "http:atlan:"
 _SETTLE_MS = 10_000
 ACTOR = "openlineage"
 
@@ -163,6 +170,60 @@ def entities_for_event(event: Any, connection_qn: str) -> list[dict[str, Any]]:
     return entities
 
 
+def dataset_assets_of_event(event: Any, connection_qn: str) -> dict[tuple[str, str], str]:
+    """(namespace, name) of every dataset the event names -> the qualifiedName it projects to."""
+    named: dict[tuple[str, str], str] = {}
+    for ds in (*event.inputs, *event.outputs):
+        named[(ds.namespace, ds.name)] = dataset_asset(connection_qn, ds.namespace, ds.name)[1]
+    for ds in event.outputs:
+        cll = ds.facets.get("columnLineage") if isinstance(ds.facets, dict) else None
+        fields = getattr(cll, "fields", None) or (cll.get("fields") if isinstance(cll, dict) else None)
+        for spec in (fields or {}).values():
+            input_fields = getattr(spec, "inputFields", None)
+            if input_fields is None and isinstance(spec, dict):
+                input_fields = spec.get("inputFields")
+            for f in input_fields or []:
+                fname = getattr(f, "name", None) or (f.get("name") if isinstance(f, dict) else None)
+                fns = getattr(f, "namespace", None) or (f.get("namespace") if isinstance(f, dict) else None)
+                if fname:
+                    ns = str(fns or ds.namespace)
+                    named[(ns, fname)] = dataset_asset(connection_qn, ns, fname)[1]
+    return named
+
+
+def map_datasets(store: Store, named: dict[tuple[str, str], str]) -> None:
+    """Point the translator's dataset keys at the projected assets (first mapping wins)."""
+    if not named:
+        return
+    ts = now_ms()
+    with store.write() as conn:
+        pks = {
+            r.fqn: r.pk
+            for r in conn.execute(
+                select(s.assets.c.pk, s.assets.c.fqn).where(s.assets.c.fqn.in_(set(named.values())))
+            )
+        }
+        rows = []
+        for (namespace, name), qualified_name in named.items():
+            pk = pks.get(qualified_name)
+            if pk is None:
+                continue
+            try:
+                ident = canonical(namespace, name)
+            except Exception:  # a name the naming rules reject: the translator rejects it too
+                continue
+            rows.append(
+                {
+                    "namespace": ident.namespace,
+                    "name": ident.name,
+                    "asset_pk": pk,
+                    "is_primary": True,
+                    "created_at": ts,
+                }
+            )
+        insert_ignore(conn, olt.ol_datasets, rows, ["namespace", "name"])
+
+
 class AtlanProjector:
     """Follows the raw OpenLineage log for events sent to Atlan's path and saves their assets."""
 
@@ -262,5 +323,7 @@ class AtlanProjector:
                     writer.save(parse_bulk({"entities": entities}), ACTOR)
                 except AtlasError as exc:
                     log.warning("OpenLineage event %s not projected: %s", row.seq, exc.message)
+                    continue
+                map_datasets(self.store, dataset_assets_of_event(event, connection_qn))
             self.store.set_setting(CURSOR_KEY, str(new_cursor))
             return sum(1 for r in scanned if r.seq <= new_cursor)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import or_, select, tuple_, update
 from sqlalchemy.engine import Connection
 
 from headwater.identity.fqn import quote_name
@@ -54,6 +54,15 @@ from headwater.store.store import is_race
 log = logging.getLogger(__name__)
 
 RAW_KIND_PREFIX = "openlineage:"
+# Events sent to Atlan's path (transport `http:atlan:{connector}`) are first projected into
+# Atlan assets under the connection their job names (headwater.atlan.openlineage); the
+# projector then maps each dataset's (namespace, name) to that asset in `ol_datasets`, so
+# translation, which waits for the projector's cursor, finds the same asset instead of
+# creating a second one. A row the projector has not reached after this long is translated
+# anyway (no Atlan API mounted, projector stopped): lineage late is better than none.
+ATLAN_TRANSPORT_PREFIX = "http:atlan:"
+ATLAN_PROJECTION_CURSOR = "atlan.openlineage.seq"
+ATLAN_PROJECTION_WAIT_MS = 30_000
 _STATE_PRIORITY = {"OTHER": 0, "START": 1, "RUNNING": 2, "COMPLETE": 3, "ABORT": 4, "FAIL": 5}
 # run facets too large or too noisy to keep on the run row (the raw event keeps them)
 _SKIP_RUN_FACETS = frozenset({"spark.logicalPlan", "spark_unknown", "debug", "spark_properties"})
@@ -152,6 +161,8 @@ class _RunWork:
     dataset_columns: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)
     cll_keys: dict[int, set[str]] = field(default_factory=dict)  # output pk -> hashes of its facets
     job: Job | None = None
+    # the run came on Atlan's path and its lineage is the projected Process's: no edges here
+    projected: bool = False
 
 
 class Translator:
@@ -240,9 +251,22 @@ class Translator:
     def process_pending(self, limit: int = 500) -> int:
         """Translate up to ``limit`` unprocessed raw events (oldest first). Returns how many."""
         with self.store.write() as conn:
+            projected = conn.execute(
+                select(s.settings.c.value).where(s.settings.c.key == ATLAN_PROJECTION_CURSOR)
+            ).scalar()
             stmt = (
-                select(s.raw_events.c.seq, s.raw_events.c.dedup_key, s.raw_events.c.kind)
-                .where(s.raw_events.c.processed_at.is_(None), s.raw_events.c.kind.like(RAW_KIND_PREFIX + "%"))
+                select(
+                    s.raw_events.c.seq, s.raw_events.c.dedup_key, s.raw_events.c.kind, s.raw_events.c.transport
+                )
+                .where(
+                    s.raw_events.c.processed_at.is_(None),
+                    s.raw_events.c.kind.like(RAW_KIND_PREFIX + "%"),
+                    or_(
+                        ~s.raw_events.c.transport.like(ATLAN_TRANSPORT_PREFIX + "%"),
+                        s.raw_events.c.seq <= int(projected or 0),
+                        s.raw_events.c.received_at < now_ms() - ATLAN_PROJECTION_WAIT_MS,
+                    ),
+                )
                 .order_by(s.raw_events.c.seq)
                 .limit(limit)
             )
@@ -252,6 +276,7 @@ class Translator:
             if not rows:
                 return 0
             events: list[OpenLineageEvent] = []
+            atlan_events: list[OpenLineageEvent] = []
             bad: dict[int, str] = {}
             with self._handoff_lock:
                 known = {r.seq: self._handoff.pop(r.dedup_key, None) for r in rows}
@@ -266,8 +291,11 @@ class Translator:
                         bad[row.seq] = str(exc)
                         continue
                 events.append(ev)
+                if row.transport.startswith(ATLAN_TRANSPORT_PREFIX):
+                    atlan_events.append(ev)
+            projected = self._projected_runs(conn, atlan_events)
             try:
-                self._translate_racing(conn, events)
+                self._translate_racing(conn, events, projected)
             except Exception:
                 log.exception("OpenLineage batch translation failed; retrying event by event")
                 self._reset_caches()
@@ -277,7 +305,7 @@ class Translator:
                         continue
                     try:
                         with conn.begin_nested():
-                            self.translate(conn, [parse_event(loads(payloads[row.seq]))])
+                            self.translate(conn, [parse_event(loads(payloads[row.seq]))], projected)
                     except Exception as exc:
                         self._reset_caches()
                         log.exception("OpenLineage event %s could not be translated", row.seq)
@@ -294,7 +322,35 @@ class Translator:
                 conn.execute(update(s.raw_events).where(s.raw_events.c.seq == seq).values(error=err[:2000]))
         return len(rows)
 
-    def _translate_racing(self, conn: Connection, events: list[OpenLineageEvent], attempts: int = 8) -> None:
+    @staticmethod
+    def _projected_runs(conn: Connection, events: list[OpenLineageEvent]) -> frozenset[str]:
+        """Runs of Atlan-path events whose job namespace names a Connection: the Atlan projector
+        made their Process (and its edges) already, so translation keeps only the run."""
+        namespaces = {ev.job.namespace for ev in events if ev.job is not None and ev.run is not None}
+        if not namespaces:
+            return frozenset()
+        connections = set(
+            conn.execute(
+                select(s.assets.c.name).where(
+                    s.assets.c.type == AssetType.CONNECTION.value,
+                    s.assets.c.name.in_(namespaces),
+                    s.assets.c.deleted.is_(False),
+                )
+            ).scalars()
+        )
+        return frozenset(
+            str(ev.run.run_id)
+            for ev in events
+            if ev.job is not None and ev.run is not None and ev.job.namespace in connections
+        )
+
+    def _translate_racing(
+        self,
+        conn: Connection,
+        events: list[OpenLineageEvent],
+        projected: frozenset[str] = frozenset(),
+        attempts: int = 8,
+    ) -> None:
         """Translate in a savepoint, again when a concurrent writer won a race.
 
         Several processes translate on one PostgreSQL (servers, Kafka consumers of one group):
@@ -304,7 +360,7 @@ class Translator:
         for attempt in range(attempts):
             try:
                 with conn.begin_nested():
-                    self.translate(conn, events)
+                    self.translate(conn, events, projected)
                 return
             except Exception as exc:
                 if attempt == attempts - 1 or not is_race(exc):
@@ -343,8 +399,13 @@ class Translator:
 
     # ------------------------------------------------------------------ translation
 
-    def translate(self, conn: Connection, events: Sequence[OpenLineageEvent]) -> None:
-        """Apply a batch of validated events inside ``conn``'s transaction."""
+    def translate(
+        self, conn: Connection, events: Sequence[OpenLineageEvent], projected: frozenset[str] = frozenset()
+    ) -> None:
+        """Apply a batch of validated events inside ``conn``'s transaction.
+
+        Runs named in ``projected`` get their run record, state history and datasets, but no
+        edges: their lineage is the Atlan Process projected from the same events."""
         if not events:
             return
         self._datasets_of_batch(conn, events)
@@ -365,7 +426,7 @@ class Translator:
             rid = str(ev.run.run_id)
             work = runs.get(rid)
             if work is None:
-                work = runs[rid] = _RunWork(job_pk=job_pk, job=ev.job)
+                work = runs[rid] = _RunWork(job_pk=job_pk, job=ev.job, projected=rid in projected)
             work.states.add((ev.event_type.value if ev.event_type else "OTHER", t))
             for key, value in ev.run.facets.items():
                 if key in _SKIP_RUN_FACETS:
@@ -994,7 +1055,9 @@ class Translator:
                 .values({c: bindparam(c) for c in cols}),
                 summaries,
             )
-        self._apply_edges(conn, runs, run_sql, set(existing))
+        lineage_runs = {rid: w for rid, w in runs.items() if not w.projected}
+        if lineage_runs:
+            self._apply_edges(conn, lineage_runs, run_sql, set(existing))
 
     def _apply_edges(
         self,
