@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api, ApiError, getToken, onAuthRequired, setToken } from "./api";
-import type { AssetDetails, AssetSummary, EntityReference } from "./types";
+import type { AssetDetails, AssetSummary, EntityReference, LineageDiff } from "./types";
 import { label } from "./types";
 import type { GraphState } from "./graph";
 import { collapse, emptyGraph, knownColumns, markExpanded, mergeLineage, traceColumn } from "./graph";
@@ -11,7 +11,9 @@ import { GraphView } from "./components/GraphView";
 import type { GraphViewHandle, Selection } from "./components/GraphView";
 import { SearchBox } from "./components/SearchBox";
 import { SignIn } from "./components/SignIn";
-import { EdgeDetails, ImpactView, NodeDetails } from "./components/Panels";
+import { EdgeDetails, ImpactView, NodeDetails, fmtInstant } from "./components/Panels";
+import { RootCauseView } from "./components/RootCause";
+import { AsOfControl, ChangesView, diffMarks } from "./components/Changes";
 import { TypeIcon } from "./icons";
 import { ColumnPaths } from "./components/Panels";
 
@@ -22,10 +24,14 @@ interface Route {
   down: number;
   limit: number;
   pipelines: boolean;
+  /** Show the lineage as it stood at this instant (epoch ms); null = now. */
+  asOf: number | null;
 }
 
 export const DEFAULTS = { up: 2, down: 2, limit: 1000 };
 const MAX_DEPTH = 10;
+/** Asset types whose runs and powered edges the Changes panel can diff. */
+const PIPELINE_TYPES = new Set(["pipeline", "process", "columnProcess", "storedProcedure"]);
 /** The server's default maximum node limit (HEADWATER_NODE_LIMIT); impact lists want everything. */
 const IMPACT_NODE_LIMIT = 5000;
 
@@ -44,17 +50,27 @@ export function parseRoute(): Route | null {
     down: num("down", DEFAULTS.down),
     limit: num("limit", DEFAULTS.limit) || DEFAULTS.limit,
     pipelines: q.get("pipelines") === "1",
+    asOf: parseInstant(q.get("asOf")),
   };
+}
+
+/** `asOf` as in the API: epoch milliseconds or ISO-8601 (no offset = UTC). */
+export function parseInstant(v: string | null): number | null {
+  if (!v) return null;
+  if (/^\d+$/.test(v)) return parseInt(v, 10);
+  const ms = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? v : `${v}Z`);
+  return Number.isFinite(ms) ? ms : null;
 }
 
 function routeUrl(r: Route): string {
   const q = new URLSearchParams({ up: String(r.up), down: String(r.down) });
   if (r.limit !== DEFAULTS.limit) q.set("limit", String(r.limit));
   if (r.pipelines) q.set("pipelines", "1");
+  if (r.asOf) q.set("asOf", String(r.asOf));
   return `/explore/${encodeURIComponent(r.type)}/${encodeURIComponent(r.id)}?${q}`;
 }
 
-type PanelMode = "details" | "impact";
+type PanelMode = "details" | "impact" | "rootcause" | "changes";
 
 /** Placeholder while lineage loads: the graph canvas is mounted early so the first real render is faster. */
 const NO_GRAPH: GraphState = { rootId: "", nodes: new Map(), edges: new Map(), truncated: false, expanded: new Map() };
@@ -74,6 +90,9 @@ export function App() {
   const [selection, setSelection] = useState<Selection>(null);
   const [panel, setPanel] = useState<PanelMode>("details");
   const [impactTarget, setImpactTarget] = useState<{ ref: EntityReference; column: string | null } | null>(null);
+  const [rcTarget, setRcTarget] = useState<EntityReference | null>(null);
+  const [diffResult, setDiffResult] = useState<LineageDiff | null>(null);
+  const pendingFocus = useRef<string | null>(null);
   const [rendered, setRendered] = useState<{ nodes: number; edges: number } | null>(null);
   const [exportOpen, setExportOpen] = useState(false);
   const [recent, setRecent] = useState<AssetSummary[] | null>(null);
@@ -108,6 +127,7 @@ export function App() {
         down: route?.down ?? DEFAULTS.down,
         limit: route?.limit ?? DEFAULTS.limit,
         pipelines: route?.pipelines ?? false,
+        asOf: route?.asOf ?? null,
       }),
     [navigate, route],
   );
@@ -124,7 +144,9 @@ export function App() {
   }, []);
 
   // Load the lineage of the routed asset.
-  const loadKey = route ? `${route.type}/${route.id}/${route.up}/${route.down}/${route.limit}/${authEpoch}` : "";
+  const loadKey = route
+    ? `${route.type}/${route.id}/${route.up}/${route.down}/${route.limit}/${route.asOf ?? ""}/${authEpoch}`
+    : "";
   useEffect(() => {
     if (!route) {
       setGraph(null);
@@ -141,6 +163,7 @@ export function App() {
         upstreamDepth: route.up,
         downstreamDepth: route.down,
         nodeLimit: route.limit,
+        asOf: route.asOf,
       })
       .then(
         (lin) => {
@@ -153,13 +176,21 @@ export function App() {
             setSelection(null);
             setPanel("details");
             setImpactTarget(null);
+            setRcTarget(null);
+            setDiffResult(null);
           }
           setGraph(g);
           fetchDetails([lin.entity.id]);
         },
         (e: Error) => {
           if (cancelled) return;
-          setError(e instanceof ApiError && e.status === 401 ? "Sign in to see lineage." : e.message);
+          setError(
+            e instanceof ApiError && e.status === 401
+              ? "Sign in to see lineage."
+              : e instanceof ApiError && e.status === 404 && route.asOf
+                ? `This asset did not exist at ${fmtInstant(route.asOf)}: ${e.message}`
+                : e.message,
+          );
           setGraph(null);
           document.documentElement.dataset.graphState = "error";
         },
@@ -216,6 +247,7 @@ export function App() {
             upstreamDepth: dir === "up" ? 1 : 0,
             downstreamDepth: dir === "down" ? 1 : 0,
             nodeLimit: route?.limit,
+            asOf: route?.asOf,
           })
           .then(
             (lin) => setGraph((g) => (g ? markExpanded(mergeLineage(g, lin), id, dir, true) : g)),
@@ -242,7 +274,7 @@ export function App() {
         setPanel("details");
       },
     }),
-    [route?.limit, fetchDetails],
+    [route?.limit, route?.asOf, fetchDetails],
   );
 
   const onSelect = useCallback(
@@ -271,7 +303,8 @@ export function App() {
     setExportOpen(false);
     if (!graph) return;
     const root = graph.nodes.get(graph.rootId)?.ref;
-    const base = `lineage-${(root?.fullyQualifiedName ?? graph.rootId).replace(/[^\w.-]+/g, "_")}`;
+    const asOfPart = route?.asOf ? `-asof-${new Date(route.asOf).toISOString().replace(/[:.]/g, "")}` : "";
+    const base = `lineage-${(root?.fullyQualifiedName ?? graph.rootId).replace(/[^\w.-]+/g, "_")}${asOfPart}`;
     if (kind === "csv") return download(`${base}.csv`, lineageCsv(graph));
     try {
       const url = await graphRef.current!.exportImage(kind);
@@ -295,6 +328,37 @@ export function App() {
     setImpactTarget({ ref, column });
     setPanel("impact");
   };
+
+  const startRootCause = (ref: EntityReference) => {
+    setRcTarget(ref);
+    setPanel("rootcause");
+  };
+
+  /** Select a node and bring it into view; a node not in the graph yet is loaded by deepening upstream. */
+  const focusNode = (id: string, upstreamDepth?: number) => {
+    if (graph?.nodes.has(id)) {
+      setSelection({ kind: "node", id });
+      fetchDetails([id]);
+      graphRef.current?.focus(id);
+      return;
+    }
+    if (route && upstreamDepth !== undefined && upstreamDepth > route.up && upstreamDepth <= MAX_DEPTH) {
+      pendingFocus.current = id;
+      setRouteParam({ up: upstreamDepth });
+    }
+  };
+
+  // A node asked for before it was loaded: select it once the deeper graph is drawn.
+  useEffect(() => {
+    const id = pendingFocus.current;
+    if (!id || !rendered || !graph?.nodes.has(id)) return;
+    pendingFocus.current = null;
+    setSelection({ kind: "node", id });
+    fetchDetails([id]);
+    graphRef.current?.focus(id);
+  }, [rendered, graph, fetchDetails]);
+
+  const marks = useMemo(() => (panel === "changes" && diffResult ? diffMarks(diffResult) : null), [panel, diffResult]);
 
   const columnNode = useMemo(() => {
     if (!graph || selection?.kind !== "column") return null;
@@ -368,6 +432,7 @@ export function App() {
                 />
                 pipelines as nodes
               </label>
+              <AsOfControl asOf={route.asOf} onChange={(asOf) => setRouteParam({ asOf })} />
               <div className="hw-menu">
                 <button onClick={() => setExportOpen((o) => !o)} data-testid="export-menu" disabled={!graph}>
                   Export ▾
@@ -408,6 +473,15 @@ export function App() {
           )}
         </header>
 
+        {route?.asOf && (
+          <div className="hw-banner hw-banner-asof" data-testid="asof-banner">
+            <b>Lineage as of {fmtInstant(route.asOf)}</b>: edges, column mappings and assets as they stood then
+            (assets deleted since are shown; details and runs are current).{" "}
+            <button className="hw-link" data-testid="asof-now" onClick={() => setRouteParam({ asOf: null })}>
+              Back to now
+            </button>
+          </div>
+        )}
         {graph?.truncated && (
           <div className="hw-banner" data-testid="truncated-banner">
             The graph was cut at the node limit ({route?.limit} nodes). Lower the depth, expand nodes one hop at a time
@@ -436,7 +510,7 @@ export function App() {
                 {(recent ?? []).map((a) => (
                   <li key={a.id}>
                     <a
-                      href={routeUrl({ type: a.type, id: a.id, ...DEFAULTS, pipelines: false })}
+                      href={routeUrl({ type: a.type, id: a.id, ...DEFAULTS, pipelines: false, asOf: null })}
                       onClick={(e) => {
                         e.preventDefault();
                         openAsset(a);
@@ -467,6 +541,7 @@ export function App() {
                     trace={trace}
                     onSelect={onSelect}
                     onRendered={onRendered}
+                    diff={marks}
                   />
                 )}
                 {rendered && (
@@ -493,10 +568,30 @@ export function App() {
                   >
                     Impact
                   </button>
+                  <button
+                    className={panel === "rootcause" ? "active" : ""}
+                    data-testid="rootcause-tab"
+                    onClick={() => {
+                      if (!rcTarget || panel === "rootcause") {
+                        const ref = selectedNode ?? columnNode ?? root;
+                        if (ref) startRootCause(ref);
+                      }
+                      setPanel("rootcause");
+                    }}
+                  >
+                    Root cause
+                  </button>
+                  <button
+                    className={panel === "changes" ? "active" : ""}
+                    data-testid="changes-tab"
+                    onClick={() => setPanel("changes")}
+                  >
+                    Changes
+                  </button>
                 </div>
                 {panel === "details" && graph && (
                   <>
-                    {selection?.kind === "edge" && <EdgeDetails graph={graph} edgeKeys={selection.edgeKeys} />}
+                    {selection?.kind === "edge" && <EdgeDetails graph={graph} edgeKeys={selection.edgeKeys} asOf={route.asOf} />}
                     {selection?.kind === "column" && (
                       <div className="hw-panel-body" data-testid="column-details">
                         <div className="hw-panel-title">
@@ -528,6 +623,8 @@ export function App() {
                         isRoot={panelNode.id === graph.rootId}
                         onOpen={openAsset}
                         onImpact={() => startImpact(panelNode, null)}
+                        onRootCause={() => startRootCause(panelNode)}
+                        asOf={route.asOf}
                         onColumn={(fqn) => actions.selectColumn(fqn)}
                         selectedColumn={null}
                       />
@@ -535,7 +632,32 @@ export function App() {
                   </>
                 )}
                 {panel === "impact" && impactTarget && (
-                  <ImpactView target={impactTarget.ref} column={impactTarget.column} nodeLimit={IMPACT_NODE_LIMIT} />
+                  <ImpactView
+                    target={impactTarget.ref}
+                    column={impactTarget.column}
+                    nodeLimit={IMPACT_NODE_LIMIT}
+                    asOf={route.asOf}
+                  />
+                )}
+                {panel === "rootcause" && rcTarget && (
+                  <RootCauseView
+                    target={rcTarget}
+                    asOf={route.asOf}
+                    inGraph={(id) => !!graph?.nodes.has(id)}
+                    selectedId={selection?.kind === "node" ? selection.id : null}
+                    onFocus={focusNode}
+                    onOpen={openAsset}
+                  />
+                )}
+                {panel === "changes" && (
+                  <ChangesView
+                    pipeline={selectedNode && PIPELINE_TYPES.has(selectedNode.type) ? selectedNode : null}
+                    asOf={route.asOf}
+                    result={diffResult}
+                    onResult={setDiffResult}
+                    inView={(from, to) => !!graph?.nodes.has(from) && !!graph?.nodes.has(to)}
+                    onFocus={(id) => focusNode(id)}
+                  />
                 )}
               </aside>
             </>

@@ -1,4 +1,12 @@
-import type { AssetDetails, EntityLineage, SearchResult } from "./types";
+import type {
+  AssetDetails,
+  EntityLineage,
+  LineageDiff,
+  MarquezRun,
+  PropagationOrigins,
+  RootCause,
+  SearchResult,
+} from "./types";
 
 const TOKEN_KEY = "headwater.token";
 
@@ -82,6 +90,8 @@ export interface LineageQuery {
   upstreamDepth: number;
   downstreamDepth: number;
   nodeLimit?: number;
+  /** Read the graph as it stood at this instant (epoch ms); absent = now. */
+  asOf?: number | null;
 }
 
 function lineageParams(q: LineageQuery): string {
@@ -90,6 +100,7 @@ function lineageParams(q: LineageQuery): string {
     downstreamDepth: String(q.downstreamDepth),
   });
   if (q.nodeLimit) p.set("nodeLimit", String(q.nodeLimit));
+  if (q.asOf) p.set("asOf", String(q.asOf));
   return p.toString();
 }
 
@@ -112,6 +123,14 @@ export const api = {
   impact: (q: URLSearchParams) =>
     getJson<{ data: unknown[]; total: number; truncated?: boolean; maxDepth?: number }>(
       `/api/v1/analysis/impact?${q}`,
+    ),
+  rootCause: (q: URLSearchParams) => getJson<RootCause>(`/api/v1/analysis/rootCause?${q}`),
+  diff: (q: URLSearchParams) => getJson<LineageDiff>(`/api/v1/analysis/diff?${q}`),
+  origins: (q: URLSearchParams) => getJson<PropagationOrigins>(`/api/v1/analysis/propagation/origins?${q}`),
+  /** Marquez-style runs of an OpenLineage job, newest first. */
+  jobRuns: (namespace: string, name: string, limit = 50) =>
+    getJson<{ runs: MarquezRun[]; totalCount: number }>(
+      `/api/v1/namespaces/${encodeURIComponent(namespace)}/jobs/${encodeURIComponent(name)}/runs?limit=${limit}`,
     ),
   /** Marquez-style job (OpenLineage jobs), with its latest run. */
   job: (namespace: string, name: string) =>

@@ -15,6 +15,7 @@ if (route && getToken())
       upstreamDepth: route.up,
       downstreamDepth: route.down,
       nodeLimit: route.limit,
+      asOf: route.asOf,
     }),
   );
 warmLayout();

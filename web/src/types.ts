@@ -75,6 +75,116 @@ export interface AssetDetails extends AssetSummary {
   parent?: EntityReference | null;
 }
 
+// ---------------------------------------------------------------------------
+// Analysis (GET /api/v1/analysis/...)
+
+export interface AnalysisRef {
+  id?: string;
+  type?: string;
+  fullyQualifiedName?: string | null;
+  name?: string;
+  deleted?: boolean;
+  pk?: number;
+}
+
+export interface RootCauseRun {
+  runId?: string;
+  pipeline: AnalysisRef;
+  state: string | null;
+  startedAt?: number | null;
+  endedAt?: number | null;
+  updatedAt?: number | null;
+  errorMessage?: string | null;
+  late?: boolean;
+  lateReason?: string | null;
+  status?: string;
+}
+
+export interface RootCauseReason {
+  kind: string;
+  at?: number | null;
+  pipeline?: string;
+  runId?: string;
+  state?: string;
+  reason?: string | null;
+  edge?: string[];
+}
+
+export interface RootCauseItem extends AnalysisRef {
+  id: string;
+  type: string;
+  depth: number;
+  path: string[];
+  owners: string[];
+  suspicion: string;
+  reasons: RootCauseReason[];
+  runs: RootCauseRun[];
+  edges: { toEntity: string; changedAt: number | null; sources: string[]; pipelines: string[] }[];
+}
+
+export interface RootCause {
+  entity: AnalysisRef;
+  items: RootCauseItem[];
+  pipelines: RootCauseRun[];
+  truncated: boolean;
+  evaluatedAt: number;
+}
+
+export interface DiffMapping {
+  fromColumns: string[];
+  function: string | null;
+}
+
+export interface DiffEdge {
+  fromEntity: AnalysisRef;
+  toEntity: AnalysisRef;
+  fields?: string[];
+  before?: Record<string, unknown>;
+  after?: Record<string, unknown>;
+}
+
+export interface DiffColumn {
+  fromEntity: AnalysisRef;
+  toEntity: AnalysisRef;
+  toColumn: string;
+  before?: DiffMapping;
+  after?: DiffMapping;
+}
+
+export interface LineageDiff {
+  from: number;
+  to: number;
+  pipeline: AnalysisRef | null;
+  runs: string[];
+  summary: Record<string, number>;
+  edges: { added: DiffEdge[]; removed: DiffEdge[]; changed: DiffEdge[] };
+  columns: { added: DiffColumn[]; removed: DiffColumn[]; changed: DiffColumn[] };
+  assets: (AnalysisRef & { change: string })[];
+}
+
+export interface PropagationOrigin {
+  id?: string;
+  type?: string;
+  fullyQualifiedName?: string;
+  rule?: string;
+  depth?: number;
+}
+
+export interface PropagationOrigins {
+  entity: AnalysisRef;
+  tags?: Record<string, PropagationOrigin>;
+  description?: { value?: string; origin?: PropagationOrigin };
+  owners?: { ids?: string[]; origin?: PropagationOrigin };
+}
+
+export interface MarquezRun {
+  id: string;
+  state: string;
+  createdAt?: string | null;
+  startedAt?: string | null;
+  endedAt?: string | null;
+}
+
 export interface SearchResult {
   data: AssetSummary[];
   total: number;

@@ -18,6 +18,7 @@ import { columnResolver, tracePath, viewGraph } from "../graph";
 import { layout } from "../layout";
 import { TYPE_COLORS, iconKey } from "../icons";
 import { AssetNode, nodeSize } from "./AssetNode";
+import type { DiffMarks } from "./Changes";
 import type { AssetFlowNode, AssetNodeData } from "./AssetNode";
 
 const nodeTypes = { asset: AssetNode };
@@ -31,6 +32,8 @@ export type Selection =
 export interface GraphViewHandle {
   exportImage(format: "png" | "svg"): Promise<string>;
   fit(): void;
+  /** Bring a node into view (it stays at the current zoom or closer). */
+  focus(id: string): void;
 }
 
 interface Props {
@@ -44,6 +47,8 @@ interface Props {
   trace: ColumnTrace | null;
   onSelect(s: Selection): void;
   onRendered(nodeCount: number, edgeCount: number): void;
+  /** Lineage diff to paint on the edges in view (the Changes panel). */
+  diff?: DiffMarks | null;
 }
 
 const VIRTUALIZE_ABOVE = 300;
@@ -61,7 +66,7 @@ function sameData(a: AssetNodeData, b: AssetNodeData): boolean {
 }
 
 const Inner = forwardRef<GraphViewHandle, Props>(function Inner(props, ref) {
-  const { graph, details, columns, openColumns, showPipelines, busy, selection, trace } = props;
+  const { graph, details, columns, openColumns, showPipelines, busy, selection, trace, diff } = props;
   const rf = useReactFlow();
   const [positions, setPositions] = useState<Map<string, { x: number; y: number }> | null>(null);
   const [exporting, setExporting] = useState(false);
@@ -205,7 +210,8 @@ const Inner = forwardRef<GraphViewHandle, Props>(function Inner(props, ref) {
     const out: Edge[] = view.edges.map((e) => {
       const hot = hl ? e.edgeKeys.some((k) => hl.edges.has(k)) : false;
       const viaLabel = e.via && e.via.length ? e.via.map(label).join(", ") : undefined;
-      const className = `hw-edge${hl && !hot ? " hw-dim" : ""}${hot ? " hw-hot" : ""}`;
+      const change = diff ? e.edgeKeys.map((k) => diff.edges.get(k)).find(Boolean) : undefined;
+      const className = `hw-edge${hl && !hot ? " hw-dim" : ""}${hot ? " hw-hot" : ""}${change ? ` hw-diff-${change}` : ""}`;
       const selected = selEdge === e.id;
       const lbl = showLabels ? viaLabel : undefined;
       const old = prevEdges.get(e.id);
@@ -233,12 +239,42 @@ const Inner = forwardRef<GraphViewHandle, Props>(function Inner(props, ref) {
         label: lbl,
         data: { edgeKeys: e.edgeKeys },
         interactionWidth: 14,
-        domAttributes: { "data-testid": "graph-edge", "data-source": e.source, "data-target": e.target },
+        domAttributes: {
+          "data-testid": "graph-edge",
+          "data-source": e.source,
+          "data-target": e.target,
+          ...(change ? { "data-diff": change } : {}),
+        },
       } as Edge;
       nextEdges.set(e.id, edge);
       return edge;
     });
     edgeCache.current = nextEdges;
+    // Edges removed in the diff whose ends are both drawn: red dashed ghosts (not laid out).
+    if (diff?.removed.length) {
+      const drawnNodes = new Set(view.nodes.map((n) => n.id));
+      const drawnPairs = new Set(view.edges.map((e) => `${e.source}->${e.target}`));
+      for (const r of diff.removed) {
+        if (!drawnNodes.has(r.from) || !drawnNodes.has(r.to) || drawnPairs.has(r.key)) continue;
+        out.push({
+          id: `diff-removed:${r.key}`,
+          source: r.from,
+          target: r.to,
+          sourceHandle: "out",
+          targetHandle: "in",
+          type: "default",
+          className: "hw-edge hw-diff-removed",
+          selectable: false,
+          data: { edgeKeys: [] },
+          domAttributes: {
+            "data-testid": "graph-edge-removed",
+            "data-source": r.from,
+            "data-target": r.to,
+            "data-diff": "removed",
+          },
+        } as Edge);
+      }
+    }
     // Column-level edges between open column lists.
     if (openColumns.size) {
       const resolve = columnResolver(graph.nodes);
@@ -275,7 +311,7 @@ const Inner = forwardRef<GraphViewHandle, Props>(function Inner(props, ref) {
         }
     }
     return out;
-  }, [positions, view, selection, hl, openColumns, graph, trace]);
+  }, [positions, view, selection, hl, openColumns, graph, trace, diff]);
 
   // Fit the view when a new graph is first laid out.
   useEffect(() => {
@@ -298,6 +334,13 @@ const Inner = forwardRef<GraphViewHandle, Props>(function Inner(props, ref) {
 
   useImperativeHandle(ref, () => ({
     fit: () => rf.fitView({ padding: 0.15, maxZoom: 1.1, minZoom: 0.05 }),
+    focus(id) {
+      const n = rf.getNode(id);
+      if (!n) return;
+      const w = n.width ?? n.measured?.width ?? 0;
+      const h = n.height ?? n.measured?.height ?? 0;
+      rf.setCenter(n.position.x + w / 2, n.position.y + h / 2, { zoom: Math.max(rf.getZoom(), 0.8), duration: 250 });
+    },
     async exportImage(format) {
       setExporting(true);
       await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));

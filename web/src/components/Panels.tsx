@@ -3,7 +3,7 @@ import hljs from "highlight.js/lib/core";
 import sql from "highlight.js/lib/languages/sql";
 import { api, ApiError } from "../api";
 import { TypeIcon } from "../icons";
-import type { AssetDetails, EntityReference } from "../types";
+import type { AssetDetails, EntityReference, PropagationOrigin, PropagationOrigins } from "../types";
 import { label, ownerName } from "../types";
 import type { ColumnTrace, GEdge, GraphState } from "../graph";
 import { PROCESS_TYPES, downstreamDepths, emptyGraph, mergeLineage, traceColumn, columnResolver } from "../graph";
@@ -11,10 +11,18 @@ import { download, toCsv } from "../csv";
 
 hljs.registerLanguage("sql", sql);
 
-function fmtTime(ms?: number | null): string {
+export function fmtTime(ms?: number | null): string {
   if (!ms) return "—";
   const d = new Date(ms);
   return isNaN(d.getTime()) ? String(ms) : d.toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+}
+
+/** An instant the user picked: to the millisecond when it has them. */
+export function fmtInstant(ms: number): string {
+  const d = new Date(ms);
+  if (isNaN(d.getTime())) return String(ms);
+  const iso = d.toISOString().replace("T", " ");
+  return (ms % 1000 ? iso.replace(/Z$/, "") : iso.replace(/\.\d+Z$/, "")) + " UTC";
 }
 
 export function Sql({ text }: { text: string }) {
@@ -26,7 +34,7 @@ export function Sql({ text }: { text: string }) {
   );
 }
 
-function KV({ k, children }: { k: string; children: React.ReactNode }) {
+export function KV({ k, children }: { k: string; children: React.ReactNode }) {
   return (
     <div className="hw-kv">
       <div className="hw-k">{k}</div>
@@ -41,19 +49,26 @@ export function NodeDetails({
   isRoot,
   onOpen,
   onImpact,
+  onRootCause,
   onColumn,
   selectedColumn,
+  asOf,
 }: {
   node: EntityReference;
   details: AssetDetails | undefined;
   isRoot: boolean;
   onOpen(r: EntityReference): void;
   onImpact(): void;
+  onRootCause(): void;
   onColumn(fqn: string): void;
   selectedColumn: string | null;
+  asOf: number | null;
 }) {
   const d = details;
   const attrs = d?.attributes ?? {};
+  const prop = usePropagation(node, d);
+  const description = d?.description || node.description;
+  const owners = ownerList(attrs.owners);
   return (
     <div className="hw-panel-body" data-testid="node-details">
       <div className="hw-panel-title">
@@ -72,6 +87,9 @@ export function NodeDetails({
         <button onClick={onImpact} data-testid="impact-node">
           Impact analysis
         </button>
+        <button onClick={onRootCause} data-testid="rootcause-node">
+          Root cause
+        </button>
       </div>
       <KV k="FQN">
         <code className="hw-wrap">{node.fullyQualifiedName}</code>
@@ -79,22 +97,47 @@ export function NodeDetails({
       <KV k="ID">
         <code>{node.id}</code>
       </KV>
-      {(d?.description || node.description) && <KV k="Description">{d?.description || node.description}</KV>}
-      <KV k="Owner">{ownerName(d?.owner) || "—"}</KV>
+      {description && (
+        <KV k="Description">
+          <span data-testid="node-description">{description}</span>
+          {prop.asset?.description?.origin && prop.asset.description.value === description && (
+            <Propagated origin={prop.asset.description.origin} testid="description-propagated" />
+          )}
+        </KV>
+      )}
+      <KV k="Owner">
+        {owners.length ? (
+          owners.map((o, i) => (
+            <span key={i} className="hw-owner" data-testid="node-owner" data-propagated={o.inherited ? "1" : undefined}>
+              {o.name}
+              {o.inherited && (
+                <Propagated
+                  origin={prop.asset?.owners?.origin}
+                  fallback="inherited along lineage"
+                  testid="owner-propagated"
+                />
+              )}
+            </span>
+          ))
+        ) : (
+          ownerName(d?.owner) || "—"
+        )}
+      </KV>
       {(d?.partial || node.deleted || d?.deleted) && (
         <KV k="State">
           {d?.partial && <span className="hw-badge">partial (placeholder)</span>}
-          {(node.deleted || d?.deleted) && <span className="hw-badge hw-badge-warn">deleted</span>}
+          {node.deleted && <span className="hw-badge hw-badge-warn">deleted</span>}
+          {!node.deleted && d?.deleted && (
+            <span className="hw-badge hw-badge-warn" data-testid="deleted-since">
+              {asOf ? "deleted since" : "deleted"}
+            </span>
+          )}
         </KV>
       )}
       {d?.parent && <KV k="Parent">{d.parent.fullyQualifiedName ?? label(d.parent)}</KV>}
       {!!d?.tags?.length && (
         <KV k="Tags">
-          {d.tags.map((t, i) => (
-            <span key={i} className="hw-badge">
-              {typeof t === "string" ? t : ((t as Record<string, string>).tagFQN ?? JSON.stringify(t))}
-            </span>
-          ))}
+          <TagList tags={d.tags} origins={prop.asset?.tags} />
         </KV>
       )}
       <KV k="API">
@@ -102,7 +145,12 @@ export function NodeDetails({
           {api.assetUrl(node.id)}
         </a>
         <br />
-        <a href={api.lineageUrl(node.type, node.id, { upstreamDepth: 1, downstreamDepth: 1 })} target="_blank" rel="noreferrer">
+        <a
+          href={api.lineageUrl(node.type, node.id, { upstreamDepth: 1, downstreamDepth: 1, asOf })}
+          target="_blank"
+          rel="noreferrer"
+          data-testid="node-lineage-link"
+        >
           lineage JSON
         </a>
         {node.href && (
@@ -127,14 +175,32 @@ export function NodeDetails({
             <tbody>
               {d.columns.map((c) => {
                 const fqn = c.fullyQualifiedName ?? `${node.fullyQualifiedName}.${c.name}`;
+                const colOrigins = prop.columns.get(fqn);
                 return (
                   <tr
                     key={c.name}
                     className={`hw-clickable${selectedColumn === fqn ? " hw-row-sel" : ""}`}
                     onClick={() => onColumn(fqn)}
                     title="Highlight this column's lineage"
+                    data-testid="node-column"
+                    data-column={c.name}
                   >
-                    <td>{c.name}</td>
+                    <td>
+                      {c.name}
+                      {!!c.tags?.length && (
+                        <div>
+                          <TagList tags={c.tags} origins={colOrigins?.tags} />
+                        </div>
+                      )}
+                      {c.description && (
+                        <div className="hw-muted hw-small">
+                          <span data-testid="column-description">{c.description}</span>
+                          {colOrigins?.description?.origin && colOrigins.description.value === c.description && (
+                            <Propagated origin={colOrigins.description.origin} testid="description-propagated" />
+                          )}
+                        </div>
+                      )}
+                    </td>
                     <td className="hw-muted">{c.dataType}</td>
                   </tr>
                 );
@@ -147,11 +213,155 @@ export function NodeDetails({
   );
 }
 
-export function EdgeDetails({ graph, edgeKeys }: { graph: GraphState; edgeKeys: string[] }) {
+interface OwnerEntry {
+  name: string;
+  inherited: boolean;
+}
+
+function ownerList(v: unknown): OwnerEntry[] {
+  if (!Array.isArray(v)) return [];
+  return v
+    .filter((o): o is Record<string, unknown> => !!o && typeof o === "object")
+    .map((o) => ({
+      name: String(o.displayName || o.name || o.fullyQualifiedName || o.id || "?"),
+      inherited: o.inherited === true,
+    }));
+}
+
+function shortFqn(fqn?: string | null): string {
+  if (!fqn) return "?";
+  const parts = fqn.split(".");
+  return parts.length > 2 ? parts.slice(-2).join(".") : fqn;
+}
+
+/** "propagated from <origin> (rule, depth)": marks metadata that flowed along lineage. */
+function Propagated({
+  origin,
+  fallback,
+  testid,
+}: {
+  origin?: PropagationOrigin | null;
+  fallback?: string;
+  testid: string;
+}) {
+  const text = origin
+    ? `from ${origin.type ?? ""} ${shortFqn(origin.fullyQualifiedName)}${origin.rule ? ` · rule ${origin.rule}` : ""}${
+        origin.depth !== undefined ? ` · depth ${origin.depth}` : ""
+      }`
+    : (fallback ?? "");
+  return (
+    <span
+      className="hw-propagated"
+      data-testid={testid}
+      data-origin={origin?.fullyQualifiedName ?? ""}
+      title={origin?.fullyQualifiedName ? `Propagated from ${origin.fullyQualifiedName}` : "Propagated along lineage"}
+    >
+      <span className="hw-badge hw-badge-prop">propagated</span>
+      {text && <span className="hw-small hw-muted"> {text.trim()}</span>}
+    </span>
+  );
+}
+
+function TagList({ tags, origins }: { tags: unknown[]; origins?: Record<string, PropagationOrigin> }) {
+  return (
+    <>
+      {tags.map((t, i) => {
+        const tag = (typeof t === "string" ? { tagFQN: t } : (t as Record<string, unknown>)) ?? {};
+        const fqn = String(tag.tagFQN ?? JSON.stringify(t));
+        const propagated = tag.labelType === "Propagated";
+        const origin = origins?.[fqn];
+        return (
+          <span
+            key={i}
+            className={`hw-tag${propagated ? " hw-tag-propagated" : ""}`}
+            data-testid="tag"
+            data-tag={fqn}
+            data-propagated={propagated ? "1" : undefined}
+            title={typeof tag.reason === "string" ? tag.reason : undefined}
+          >
+            <span className="hw-badge">{fqn}</span>
+            {propagated && (
+              <Propagated
+                origin={origin}
+                fallback={typeof tag.reason === "string" ? tag.reason.replace(/^Propagated /, "") : undefined}
+                testid="tag-propagated"
+              />
+            )}
+          </span>
+        );
+      })}
+    </>
+  );
+}
+
+const ORIGIN_COLUMNS = 100; // at most this many column origin look-ups per asset
+
+/** Origins of propagated metadata: the asset's, and those of its columns that carry propagated
+ * tags or a description (a column's description says nothing about where it came from). */
+function usePropagation(node: EntityReference, d: AssetDetails | undefined) {
+  const [asset, setAsset] = useState<PropagationOrigins | null>(null);
+  const [columns, setColumns] = useState<Map<string, PropagationOrigins>>(new Map());
+  const colKey = (d?.columns ?? [])
+    .filter((c) => c.description || (c.tags ?? []).some((t) => (t as Record<string, unknown>)?.labelType === "Propagated"))
+    .slice(0, ORIGIN_COLUMNS)
+    .map((c) => c.fullyQualifiedName ?? `${node.fullyQualifiedName}.${c.name}`)
+    .join("\u0000");
+  useEffect(() => {
+    let cancelled = false;
+    setAsset(null);
+    if (!d) return;
+    api.origins(new URLSearchParams({ id: node.id, entityType: node.type })).then(
+      (o) => !cancelled && setAsset(o),
+      () => undefined, // servers without the analysis API: labelType and reason still show
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [node.id, node.type, d]);
+  useEffect(() => {
+    let cancelled = false;
+    setColumns(new Map());
+    const fqns = colKey ? colKey.split("\u0000") : [];
+    let i = 0;
+    const found = new Map<string, PropagationOrigins>();
+    const worker = async () => {
+      while (i < fqns.length && !cancelled) {
+        const fqn = fqns[i++];
+        try {
+          const o = await api.origins(new URLSearchParams({ fqn, entityType: "column" }));
+          if (o.tags && Object.keys(o.tags).length) found.set(fqn, o);
+          else if (o.description || o.owners) found.set(fqn, o);
+        } catch {
+          /* no origin known */
+        }
+      }
+    };
+    Promise.all(Array.from({ length: 4 }, worker)).then(() => !cancelled && setColumns(found));
+    return () => {
+      cancelled = true;
+    };
+  }, [colKey]);
+  return { asset, columns };
+}
+
+export function EdgeDetails({
+  graph,
+  edgeKeys,
+  asOf,
+}: {
+  graph: GraphState;
+  edgeKeys: string[];
+  asOf?: number | null;
+}) {
   const edges = edgeKeys.map((k) => graph.edges.get(k)).filter((e): e is GEdge => !!e);
   if (!edges.length) return <div className="hw-panel-body">Edge not in graph any more.</div>;
   return (
     <div className="hw-panel-body" data-testid="edge-details">
+      {asOf && (
+        <div className="hw-muted hw-small" data-testid="edge-asof">
+          As of {fmtInstant(asOf)}: the edge and its column mappings as they stood then.
+        </div>
+      )}
       {edges.map((e) => {
         const f = graph.nodes.get(e.from)?.ref;
         const t = graph.nodes.get(e.to)?.ref;
@@ -180,7 +390,7 @@ export function EdgeDetails({ graph, edgeKeys }: { graph: GraphState; edgeKeys: 
             <KV k="Created">
               {fmtTime(d.createdAt)} {d.createdBy ? `by ${d.createdBy}` : ""}
             </KV>
-            <KV k="Last run">
+            <KV k={asOf ? "Latest run (now)" : "Last run"}>
               <LastRun
                 edgeRun={d.lastRun}
                 jobIds={[
@@ -317,9 +527,10 @@ interface ServerImpactRow {
 }
 
 /** Impact from the dedicated endpoint (whole graph, owners included). */
-async function serverImpact(target: EntityReference, column: string | null) {
+async function serverImpact(target: EntityReference, column: string | null, asOf: number | null) {
   const q = new URLSearchParams({ id: target.id, entityType: target.type, limit: "10000" });
   if (column) q.set("column", column);
+  if (asOf) q.set("asOf", String(asOf));
   const r = await api.impact(q);
   const rows: ImpactRow[] = (r.data as ServerImpactRow[]).map((x) => ({
     depth: x.depth,
@@ -339,14 +550,14 @@ async function serverImpact(target: EntityReference, column: string | null) {
 }
 
 /** Fallback for servers without /api/v1/analysis/impact: walk the lineage endpoint downstream. */
-async function lineageImpact(target: EntityReference, column: string | null, nodeLimit: number) {
+async function lineageImpact(target: EntityReference, column: string | null, nodeLimit: number, asOf: number | null) {
   let lin;
   try {
-    lin = await api.lineage(target.type, target.id, { upstreamDepth: 0, downstreamDepth: IMPACT_DEPTH, nodeLimit });
+    lin = await api.lineage(target.type, target.id, { upstreamDepth: 0, downstreamDepth: IMPACT_DEPTH, nodeLimit, asOf });
   } catch (e) {
     // A server with a lower depth or node limit answers 400: fall back to its defaults.
     if (e instanceof ApiError && e.status === 400)
-      lin = await api.lineage(target.type, target.id, { upstreamDepth: 0, downstreamDepth: 3 });
+      lin = await api.lineage(target.type, target.id, { upstreamDepth: 0, downstreamDepth: 3, asOf });
     else throw e;
   }
   const g = mergeLineage(emptyGraph(lin.entity), lin);
@@ -402,10 +613,12 @@ export function ImpactView({
   target,
   column,
   nodeLimit,
+  asOf,
 }: {
   target: EntityReference;
   column: string | null;
   nodeLimit: number;
+  asOf: number | null;
 }) {
   const [result, setResult] = useState<{ rows: ImpactRow[]; truncated: boolean; maxDepth: number } | null>(
     null,
@@ -416,9 +629,10 @@ export function ImpactView({
     let cancelled = false;
     setResult(null);
     setError(null);
-    serverImpact(target, column)
+    serverImpact(target, column, asOf)
       .catch((e) => {
-        if (e instanceof ApiError && (e.status === 404 || e.status === 405)) return lineageImpact(target, column, nodeLimit);
+        if (e instanceof ApiError && (e.status === 404 || e.status === 405))
+          return lineageImpact(target, column, nodeLimit, asOf);
         throw e;
       })
       .then(
@@ -428,7 +642,7 @@ export function ImpactView({
     return () => {
       cancelled = true;
     };
-  }, [target, column, nodeLimit]);
+  }, [target, column, nodeLimit, asOf]);
 
   const rows = result?.rows ?? null;
   const exportCsv = () => {
@@ -458,7 +672,10 @@ export function ImpactView({
         <TypeIcon type={column ? "column" : target.type} size={22} />
         <div>
           <h3>Impact of {column ? shortCol(column) : label(target)}</h3>
-          <div className="hw-muted">everything downstream, up to depth {result?.maxDepth ?? IMPACT_DEPTH}</div>
+          <div className="hw-muted">
+            everything downstream, up to depth {result?.maxDepth ?? IMPACT_DEPTH}
+            {asOf ? `, as of ${fmtInstant(asOf)}` : ""}
+          </div>
         </div>
       </div>
       {error && <div className="hw-error">{error}</div>}
