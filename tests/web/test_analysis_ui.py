@@ -433,6 +433,15 @@ def test_changes_between_two_runs_of_a_pipeline(page: Any, server: Server, seed:
         )
         ok(c.post("/api/v1/openlineage/flush"))
         target = find(c, "runs.public.out")
+    # from the edge panel (the job is folded into the edge) ...
+    page.goto(f"{server.url}/explore/{target['type']}/{target['id']}?up=1&down=0")
+    wait_rendered(page)
+    page.locator(".react-flow__edge[data-testid=graph-edge]").first.dispatch_event("click")
+    page.wait_for_selector("[data-testid=edge-details]")
+    page.locator("[data-testid=edge-job-changes]").first.click()
+    page.wait_for_selector("[data-testid=changes-view]")
+    page.wait_for_selector("[data-testid=diff-mode-runs]", timeout=20_000)
+    # ... and with pipelines drawn as nodes, by selecting the job
     page.goto(f"{server.url}/explore/{target['type']}/{target['id']}?up=1&down=0&pipelines=1")
     wait_rendered(page)
     job = page.locator(

@@ -591,7 +591,15 @@ export function App() {
                 </div>
                 {panel === "details" && graph && (
                   <>
-                    {selection?.kind === "edge" && <EdgeDetails graph={graph} edgeKeys={selection.edgeKeys} asOf={route.asOf} />}
+                    {selection?.kind === "edge" && <EdgeDetails
+                        graph={graph}
+                        edgeKeys={selection.edgeKeys}
+                        asOf={route.asOf}
+                        onRunChanges={(job) => {
+                          setSelection({ kind: "node", id: job.id });
+                          setPanel("changes");
+                        }}
+                      />}
                     {selection?.kind === "column" && (
                       <div className="hw-panel-body" data-testid="column-details">
                         <div className="hw-panel-title">

@@ -348,10 +348,13 @@ export function EdgeDetails({
   graph,
   edgeKeys,
   asOf,
+  onRunChanges,
 }: {
   graph: GraphState;
   edgeKeys: string[];
   asOf?: number | null;
+  /** Open the Changes panel on this pipeline/process (to compare two of its runs). */
+  onRunChanges?(job: EntityReference): void;
 }) {
   const edges = edgeKeys.map((k) => graph.edges.get(k)).filter((e): e is GEdge => !!e);
   if (!edges.length) return <div className="hw-panel-body">Edge not in graph any more.</div>;
@@ -366,6 +369,7 @@ export function EdgeDetails({
         const f = graph.nodes.get(e.from)?.ref;
         const t = graph.nodes.get(e.to)?.ref;
         const d = e.details;
+        const job = d.pipeline ?? [f, t].find((r) => r && PROCESS_TYPES.has(r.type)) ?? null;
         return (
           <div key={e.key} className="hw-edge-block">
             <h3 className="hw-edge-title">
@@ -378,6 +382,19 @@ export function EdgeDetails({
                 </span>
               ) : (
                 "—"
+              )}
+              {job && onRunChanges && (
+                <>
+                  {" "}
+                  <button
+                    className="hw-link hw-small"
+                    data-testid="edge-job-changes"
+                    title="What this job's runs changed in the lineage"
+                    onClick={() => onRunChanges(job)}
+                  >
+                    changes…
+                  </button>
+                </>
               )}
             </KV>
             <KV k="Source">
