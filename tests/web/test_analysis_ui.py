@@ -167,7 +167,12 @@ def test_lineage_as_of_a_time(page: Any, server: Server, history: dict[str, Any]
     }
     shown = page.input_value("[data-testid=asof-input]")  # Chromium drops ":00" seconds
     assert (shown + ":00" if len(shown) == 16 else shown) == second(t1)
-    # the deleted asset: its panel says it was deleted since
+    # the asset deleted since is drawn greyed with a "deleted since" mark; the others are not
+    old = page.locator(f"[data-testid=graph-node][data-node-id='{ids[OLD]}']")
+    old.locator("[data-testid=node-deleted-since]").wait_for(timeout=20_000)
+    assert "hw-deleted" in (old.get_attribute("class") or "")
+    assert page.locator("[data-testid=node-deleted-since]").count() == 1
+    # and its panel says so too
     page.locator(f"[data-testid=graph-node][data-node-id='{ids[OLD]}']").click()
     page.wait_for_selector("[data-testid=deleted-since]")
     assert page.inner_text("[data-testid=deleted-since]") == "deleted since"

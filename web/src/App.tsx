@@ -30,6 +30,8 @@ interface Route {
 
 export const DEFAULTS = { up: 2, down: 2, limit: 1000 };
 const MAX_DEPTH = 10;
+/** In an as-of view, the details (hence "deleted since") of at most this many assets are read. */
+const AS_OF_DETAILS = 100;
 /** Asset types whose runs and powered edges the Changes panel can diff. */
 const PIPELINE_TYPES = new Set(["pipeline", "process", "columnProcess", "storedProcedure"]);
 /** The server's default maximum node limit (HEADWATER_NODE_LIMIT); impact lists want everything. */
@@ -358,6 +360,11 @@ export function App() {
     graphRef.current?.focus(id);
   }, [rendered, graph, fetchDetails]);
 
+  // As of a past instant: look up the assets in view (bounded) to mark those deleted since.
+  useEffect(() => {
+    if (route?.asOf && graph) fetchDetails([...graph.nodes.keys()].slice(0, AS_OF_DETAILS));
+  }, [route?.asOf, graph, fetchDetails]);
+
   const marks = useMemo(() => (panel === "changes" && diffResult ? diffMarks(diffResult) : null), [panel, diffResult]);
 
   const columnNode = useMemo(() => {
@@ -542,6 +549,7 @@ export function App() {
                     onSelect={onSelect}
                     onRendered={onRendered}
                     diff={marks}
+                    asOf={route.asOf}
                   />
                 )}
                 {rendered && (

@@ -36,6 +36,8 @@ export type AssetNodeData = {
   selectedColumn: string | null;
   hotColumns: Set<string> | null; // column names highlighted in this node
   tableType?: unknown;
+  /** the graph shows a past instant and this asset has been deleted since */
+  deletedSince?: boolean;
 };
 
 export type AssetFlowNode = Node<AssetNodeData, "asset">;
@@ -63,7 +65,8 @@ function AssetNodeImpl({ id, data }: NodeProps<AssetFlowNode>) {
     data.isRoot ? "hw-root" : "",
     data.dim ? "hw-dim" : "",
     data.hot ? "hw-hot" : "",
-    r.deleted ? "hw-deleted" : "",
+    r.deleted || data.deletedSince ? "hw-deleted" : "",
+    data.deletedSince ? "hw-deleted-since" : "",
   ]
     .filter(Boolean)
     .join(" ");
@@ -103,6 +106,11 @@ function AssetNodeImpl({ id, data }: NodeProps<AssetFlowNode>) {
           {data.kind !== "pipeline" && (
             <div className="hw-node-sub">
               <span className="hw-node-type">{r.type}</span>
+              {data.deletedSince && (
+                <span className="hw-badge hw-badge-warn" data-testid="node-deleted-since">
+                  deleted since
+                </span>
+              )}
               {(data.columnCount > 0 || data.ref.type === "table") && (
                 <button
                   className="hw-cols-toggle"

@@ -40,7 +40,6 @@ export function AsOfControl({ asOf, onChange }: { asOf: number | null; onChange(
           type="datetime-local"
           step={1}
           value={value}
-          max={toInput(Date.now() + 60_000)}
           onChange={(e) => setValue(e.target.value)}
           data-testid="asof-input"
         />

@@ -49,6 +49,8 @@ interface Props {
   onRendered(nodeCount: number, edgeCount: number): void;
   /** Lineage diff to paint on the edges in view (the Changes panel). */
   diff?: DiffMarks | null;
+  /** the graph shows this past instant: assets deleted since are marked (from their details) */
+  asOf?: number | null;
 }
 
 const VIRTUALIZE_ABOVE = 300;
@@ -66,7 +68,7 @@ function sameData(a: AssetNodeData, b: AssetNodeData): boolean {
 }
 
 const Inner = forwardRef<GraphViewHandle, Props>(function Inner(props, ref) {
-  const { graph, details, columns, openColumns, showPipelines, busy, selection, trace, diff } = props;
+  const { graph, details, columns, openColumns, showPipelines, busy, selection, trace, diff, asOf } = props;
   const rf = useReactFlow();
   const [positions, setPositions] = useState<Map<string, { x: number; y: number }> | null>(null);
   const [exporting, setExporting] = useState(false);
@@ -180,6 +182,7 @@ const Inner = forwardRef<GraphViewHandle, Props>(function Inner(props, ref) {
         selectedColumn: selection?.kind === "column" ? selection.fqn : null,
         hotColumns: hotColumnsByNode ? (hotColumnsByNode.get(n.id) ?? EMPTY_SET) : null,
         tableType: (d?.attributes as Record<string, unknown> | undefined)?.tableType,
+        deletedSince: !!asOf && !!d?.deleted && !n.ref.deleted,
       };
       const selected = selection?.kind === "node" && selection.id === n.id;
       const old = prev.get(n.id);
@@ -198,7 +201,7 @@ const Inner = forwardRef<GraphViewHandle, Props>(function Inner(props, ref) {
     });
     nodeCache.current = next;
     return out;
-  }, [positions, view, nodeColumns, columns, details, graph, busy, hl, selection, hotColumnsByNode]);
+  }, [positions, view, nodeColumns, columns, details, graph, busy, hl, selection, hotColumnsByNode, asOf]);
 
   const edgeCache = useRef(new Map<string, Edge>());
   const edges: Edge[] = useMemo(() => {
