@@ -103,6 +103,9 @@ function mapping(m?: DiffMapping): string {
   return m.function ? `${m.function}(${from})` : from;
 }
 
+/** Rows drawn per table; a wide window on a big catalog can change far more. */
+const SHOWN = 500;
+
 const KIND_TEXT: Record<DiffKind, string> = { added: "added", removed: "removed", changed: "changed" };
 
 /** What changed in the lineage between two instants, or between two runs of a pipeline. */
@@ -303,7 +306,7 @@ export function ChangesView({
             {edgeRows.length === 0 && <div className="hw-muted">no edge changed</div>}
             <table className="hw-table">
               <tbody>
-                {edgeRows.map(({ kind, e }, i) => {
+                {edgeRows.slice(0, SHOWN).map(({ kind, e }, i) => {
                   const shown = visible(e);
                   return (
                     <tr
@@ -330,13 +333,14 @@ export function ChangesView({
                 })}
               </tbody>
             </table>
+            {edgeRows.length > SHOWN && <div className="hw-muted hw-small">… and {edgeRows.length - SHOWN} more</div>}
           </div>
           <div className="hw-section">
             <h4>Column mappings ({colRows.length})</h4>
             {colRows.length === 0 && <div className="hw-muted">no column mapping changed</div>}
             <table className="hw-table">
               <tbody>
-                {colRows.map(({ kind, c }, i) => (
+                {colRows.slice(0, SHOWN).map(({ kind, c }, i) => (
                   <tr
                     key={i}
                     data-testid="diff-column-row"
@@ -366,6 +370,7 @@ export function ChangesView({
                 ))}
               </tbody>
             </table>
+            {colRows.length > SHOWN && <div className="hw-muted hw-small">… and {colRows.length - SHOWN} more</div>}
           </div>
           {result.assets.length > 0 && (
             <div className="hw-section">

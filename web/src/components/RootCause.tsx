@@ -14,6 +14,9 @@ const SUSPICION: Record<string, { text: string; cls: string }> = {
   ok: { text: "ok", cls: "hw-rc-ok" },
 };
 
+/** Rows drawn: the list is ordered most suspect first, so the tail matters least. */
+const SHOWN = 500;
+
 function runTime(r: RootCauseRun): number | null | undefined {
   return r.endedAt ?? r.startedAt ?? r.updatedAt;
 }
@@ -127,7 +130,7 @@ export function RootCauseView({
           {items.length === 0 && <div className="hw-muted">Nothing upstream.</div>}
           <table className="hw-table hw-rc">
             <tbody>
-              {items.map((it) => {
+              {items.slice(0, SHOWN).map((it) => {
                 const s = SUSPICION[it.suspicion] ?? SUSPICION.ok;
                 const top = it.reasons[0];
                 return (
@@ -162,6 +165,7 @@ export function RootCauseView({
               })}
             </tbody>
           </table>
+          {items.length > SHOWN && <div className="hw-muted hw-small">… and {items.length - SHOWN} more, less suspect</div>}
           {result.pipelines.length > 0 && (
             <div className="hw-section">
               <h4>Latest run of each job ({result.pipelines.length})</h4>
