@@ -94,6 +94,47 @@ export function mockApi(): Plugin {
           if (!a) return send(404, { code: 404, message: "not found" });
           return send(200, { ...ref(a), owner: "data-eng", partial: false, columns: a.columns.map((c) => ({ name: c, fullyQualifiedName: `${a.fullyQualifiedName}.${c}`, dataType: "VARCHAR" })), attributes: {}, tags: [], parent: null });
         }
+        // Analysis: just enough to draw the Root cause, Changes and propagation views.
+        if (p === "/api/v1/analysis/propagation/origins") return send(200, { entity: {}, tags: {} });
+        if (p === "/api/v1/analysis/rootCause") {
+          const root = assets.get(url.searchParams.get("id") ?? "");
+          if (!root) return send(404, { code: 404, message: "not found" });
+          const depth = new Map([[root.id, 0]]);
+          let frontier = [root.id];
+          for (let d = 1; d <= 10 && frontier.length; d++) {
+            const next: string[] = [];
+            for (const e of edges)
+              if (frontier.includes(e.toEntity) && !depth.has(e.fromEntity)) {
+                depth.set(e.fromEntity, d);
+                next.push(e.fromEntity);
+              }
+            frontier = next;
+          }
+          const now = Date.now();
+          const items = [...depth]
+            .filter(([id]) => id !== root.id)
+            .map(([id, d], i) => {
+              const a = assets.get(id)!;
+              const failed = i === 0;
+              return {
+                ...ref(a), depth: d, path: [a.fullyQualifiedName, root.fullyQualifiedName], owners: ["data-eng"],
+                suspicion: failed ? "run_failed" : "ok", reasons: failed ? [{ kind: "run_failed", at: now - 600_000 }] : [], edges: [],
+                runs: [{ runId: `run-${i}`, pipeline: { type: "pipeline", name: `load_${a.name}`, fullyQualifiedName: `airflow.load_${a.name}` },
+                  state: failed ? "FAIL" : "COMPLETE", startedAt: now - 660_000, endedAt: now - 600_000, errorMessage: failed ? "mock failure" : null, late: false }],
+              };
+            });
+          return send(200, { entity: ref(root), items, pipelines: items.map((it) => it.runs[0]), truncated: false, evaluatedAt: now });
+        }
+        if (p === "/api/v1/analysis/diff") {
+          const pick = (e: MEdge) => ({ fromEntity: ref(assets.get(e.fromEntity)!), toEntity: ref(assets.get(e.toEntity)!) });
+          const [a, b] = edges;
+          return send(200, {
+            from: +(url.searchParams.get("from") ?? 0), to: +(url.searchParams.get("to") ?? Date.now()), pipeline: null, runs: [],
+            summary: { edgesAdded: 1, edgesRemoved: 0, edgesChanged: 1, edgesTransient: 0, columnsAdded: 0, columnsRemoved: 0, columnsChanged: 0, assetsChanged: 0 },
+            edges: { added: a ? [{ ...pick(a), after: {} }] : [], removed: [], changed: b ? [{ ...pick(b), fields: ["sqlQuery"], before: {}, after: {} }] : [] },
+            columns: { added: [], removed: [], changed: [] }, assets: [],
+          });
+        }
         m = p.match(/^\/api\/v1\/lineage\/([^/]+)\/([^/]+)$/);
         if (m) {
           const root = assets.get(m[2]);
