@@ -4,6 +4,7 @@ non-admin tokens may change the assets under it; global admin tokens always may.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -157,3 +158,111 @@ def test_pyatlan_clients_of_admin_and_non_admin_users(server: LiveServer) -> Non
     with pytest.raises(AtlanError) as refused:
         bob.asset.save(Database.creator(name="HR", connection_qualified_name=GUARDED))
     assert GUARDED in str(refused.value)
+
+
+def _schema(conn: str) -> dict[str, Any]:
+    return {
+        "typeName": "Schema",
+        "attributes": {"name": "SCH", "qualifiedName": f"{conn}/DB/SCH", "connectionQualifiedName": conn},
+    }
+
+
+def _edge(src: str, dst: str) -> dict[str, Any]:
+    return {"edge": {"fromEntity": {"id": src, "type": "table"}, "toEntity": {"id": dst, "type": "table"}}}
+
+
+def test_openmetadata_api_writes_obey_connection_admins(server: LiveServer) -> None:
+    """The same rule on the OpenMetadata-style API: entity PUT/POST/PATCH/DELETE/restore and
+    lineage PUT/PATCH/DELETE touching an asset under a guarded connection."""
+    free = "default/snowflake/1700000104"  # every editor ($member) is one of its admins
+    tokens = server.app.state.tokens  # type: ignore[attr-defined]
+    with server.client("admin") as admin:
+        r = _save(
+            admin,
+            _connection(GUARDED, adminUsers=["jsmith"]),
+            _connection(free, adminRoles=["$member"]),
+            _schema(GUARDED),
+            _schema(free),
+            _table(GUARDED, "G1"),
+            _table(GUARDED, "G2"),
+            _table(free, "F1"),
+            _table(free, "F2"),
+        )
+        assert r.status_code == 200, r.text
+        ids = {e["attributes"]["name"]: e["guid"] for e in r.json()["mutatedEntities"]["CREATE"]}
+        assert admin.put("/api/v1/lineage", json=_edge(ids["G1"], ids["G2"])).status_code == 200
+        soft = admin.put("/api/v1/lineage", json=_edge(ids["F1"], ids["G2"]))
+        assert soft.status_code == 200
+
+    def snapshot() -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        with server.client("admin") as admin:
+            g1 = admin.get(f"/api/v1/tables/{ids['G1']}").json()
+            g2 = admin.get(f"/api/v1/lineage/table/{ids['G2']}", params={"upstreamDepth": 3}).json()
+        pairs = sorted((e["fromEntity"], e["toEntity"]) for e in g2.get("upstreamEdges", []))
+        return {k: g1.get(k) for k in ("description", "deleted", "name")}, pairs
+
+    before = snapshot()
+    outsider = tokens.create("editor", "bob-laptop", user="bob", groups=["marketing"])
+    g1_qn, g2_qn = f"{GUARDED}/DB/SCH/G1", f"{GUARDED}/DB/SCH/G2"
+    patch = [{"op": "add", "path": "/description", "value": "bob was here"}]
+    with _client(server, outsider) as api:
+        refusals = {
+            "PATCH entity by id": api.patch(
+                f"/api/v1/tables/{ids['G1']}",
+                json=patch,
+                headers={"Content-Type": "application/json-patch+json"},
+            ),
+            "PATCH entity by name": api.patch(
+                f"/api/v1/tables/name/{g1_qn}",
+                json=patch,
+                headers={"Content-Type": "application/json-patch+json"},
+            ),
+            "DELETE entity by id": api.delete(f"/api/v1/tables/{ids['G1']}", params={"hardDelete": "true"}),
+            "DELETE entity by name": api.delete(f"/api/v1/tables/name/{g1_qn}"),
+            "PUT entity under the connection's schema": api.put(
+                "/api/v1/tables", json={"name": "SNEAK", "databaseSchema": f"{GUARDED}/DB/SCH", "columns": []}
+            ),
+            "PUT entity naming the connection": api.put(
+                "/api/v1/tables",
+                json={
+                    "name": "SNEAK2",
+                    "databaseSchema": f"{free}/DB/SCH",
+                    "columns": [],
+                    "connectionQualifiedName": GUARDED,
+                },
+            ),
+            "PUT lineage into": api.put("/api/v1/lineage", json=_edge(ids["F2"], ids["G1"])),
+            "PUT lineage out of": api.put("/api/v1/lineage", json=_edge(ids["G2"], ids["F2"])),
+            "PATCH lineage": api.patch(
+                f"/api/v1/lineage/table/{ids['G1']}/table/{ids['G2']}",
+                json=[{"op": "add", "path": "/description", "value": "x"}],
+                headers={"Content-Type": "application/json-patch+json"},
+            ),
+            "DELETE lineage by ids": api.delete(f"/api/v1/lineage/table/{ids['F1']}/table/{ids['G2']}"),
+            "DELETE lineage by FQNs": api.delete(
+                f"/api/v1/lineage/table/name/{quote(g1_qn, safe='')}/table/name/{quote(g2_qn, safe='')}"
+            ),
+            "DELETE lineage of a source": api.delete(f"/api/v1/lineage/table/{ids['G2']}/type/Manual"),
+        }
+        for what, resp in refusals.items():
+            assert resp.status_code == 403, (what, resp.status_code, resp.text)
+            message = resp.json()["message"]
+            assert GUARDED in message and "'bob'" in message, (what, message)
+        # assets of a connection whose admins include the editor role stay open to every editor
+        assert api.put("/api/v1/lineage", json=_edge(ids["F1"], ids["F2"])).status_code == 200
+        assert api.delete(f"/api/v1/lineage/table/{ids['F1']}/table/{ids['F2']}").status_code == 200
+    assert snapshot() == before  # nothing the outsider tried happened
+
+    jsmith = tokens.create("editor", "jsmith-laptop", user="jsmith")
+    with _client(server, jsmith) as api:
+        ok = api.patch(
+            f"/api/v1/tables/{ids['G1']}", json=patch, headers={"Content-Type": "application/json-patch+json"}
+        )
+        assert ok.status_code == 200, ok.text
+        assert api.put("/api/v1/lineage", json=_edge(ids["F2"], ids["G1"])).status_code == 200
+        assert api.delete(f"/api/v1/lineage/table/{ids['F2']}/table/{ids['G1']}").status_code == 200
+        assert api.delete(f"/api/v1/tables/{ids['G1']}").status_code == 200
+    with server.client("admin") as admin:  # global admins always may
+        restored = admin.put("/api/v1/tables/restore", json={"id": ids["G1"]})
+        assert restored.status_code == 200, restored.text
+        assert restored.json()["description"] == "bob was here"

@@ -6,6 +6,13 @@ connection lists any of them, a non-admin token may create, change or delete ass
 connection itself included) only if its user is in ``adminUsers``, one of its groups is in
 ``adminGroups`` or its role is in ``adminRoles``. Tokens with the global admin role always may: they
 are how a connection's admins are set in the first place. A connection not stored yet has no admins.
+
+The rule holds on every API that writes assets: the Atlan API (bulk save and delete) and the
+OpenMetadata-style API (entity create, update, patch, delete and restore; lineage edges added,
+patched or deleted, which touch both their ends). The service paths that record what pipelines
+report (OpenLineage events, the ingestion sinks, Kafka and Kinesis consumers) are not asked: they
+need an editor token, a token scoped to a connection is refused on them, and they add runs, lineage
+and partial assets rather than edit an asset's saved metadata.
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ from typing import TYPE_CHECKING
 
 from headwater.atlan.directory import group_name, role_name_for, stable_id
 from headwater.atlan.errors import AtlasError
+from headwater.atlan.qualified import connection_of
+from headwater.model.assets import Asset
 from headwater.model.types import AssetType
 from headwater.store import Store
 
@@ -51,12 +60,23 @@ def is_connection_admin(principal: Principal, attributes: dict[str, object]) -> 
     return bool(role_names(principal.role) & roles)
 
 
-def check_connection_admins(
+def asset_connection(asset: Asset) -> str | None:
+    """The qualifiedName of the Atlan connection an asset is under, if any."""
+    value = asset.attributes.get("connectionQualifiedName")
+    if isinstance(value, str) and value:
+        return value
+    if asset.type is AssetType.CONNECTION:
+        return asset.fqn
+    return connection_of(asset.fqn)
+
+
+def connection_admin_refusal(
     store: Store, principal: Principal, connections: Iterable[tuple[str, str | None]]
-) -> None:
-    """Raise 403 naming the first (label, connection) the principal does not administer."""
+) -> str | None:
+    """Why the principal may not change the first (label, connection) it does not administer;
+    None when it may change them all."""
     if principal.role == "admin":
-        return
+        return None
     seen: dict[str, bool] = {}
     for label, qn in connections:
         if not qn:
@@ -66,10 +86,18 @@ def check_connection_admins(
             seen[qn] = conn is None or conn.deleted or is_connection_admin(principal, conn.attributes)
         if not seen[qn]:
             groups = f" (groups {', '.join(principal.groups)})" if principal.groups else ""
-            raise AtlasError(
-                403,
-                "ATLAS-403-00-001",
+            return (
                 f"{label}: only the admins of connection {qn} (its adminUsers, adminGroups or adminRoles) "
                 f"may change its assets; user {principal.username!r}{groups} with role {principal.role!r} "
-                "is not one of them",
+                "is not one of them"
             )
+    return None
+
+
+def check_connection_admins(
+    store: Store, principal: Principal, connections: Iterable[tuple[str, str | None]]
+) -> None:
+    """Raise 403 (Atlas's shape) naming the first (label, connection) the principal does not administer."""
+    refusal = connection_admin_refusal(store, principal, connections)
+    if refusal is not None:
+        raise AtlasError(403, "ATLAS-403-00-001", refusal)

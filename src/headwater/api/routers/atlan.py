@@ -22,7 +22,7 @@ from fastapi.routing import APIRoute
 from headwater.api.auth import Admin, Editor, Principal, Viewer
 from headwater.api.deps import actor, index_of, settings_of, store_of
 from headwater.atlan import directory
-from headwater.atlan.admins import check_connection_admins
+from headwater.atlan.admins import asset_connection, check_connection_admins
 from headwater.atlan.entities import EntityIn, parse_bulk
 from headwater.atlan.errors import AtlasError, bad_request, guid_not_found, unique_not_found
 from headwater.atlan.lineage import LineageList
@@ -82,15 +82,6 @@ async def _json(request: Request) -> Any:
 # -- entities -----------------------------------------------------------------------------------
 
 
-def _asset_connection(asset: Asset) -> str | None:
-    value = asset.attributes.get("connectionQualifiedName")
-    if isinstance(value, str) and value:
-        return value
-    if asset.type is AssetType.CONNECTION:
-        return asset.fqn
-    return connection_of(asset.fqn)
-
-
 def _entity_connection(store: Store, e: EntityIn) -> str | None:
     value = e.attributes.get("connectionQualifiedName")
     if isinstance(value, str) and value:
@@ -104,7 +95,7 @@ def _entity_connection(store: Store, e: EntityIn) -> str | None:
     if e.guid and not e.guid.startswith("-"):
         asset = store.get_asset(e.guid)
         if asset is not None:
-            return _asset_connection(asset)
+            return asset_connection(asset)
     return None
 
 
@@ -147,7 +138,7 @@ async def bulk_delete(
     store = store_of(request)
     if principal.scope or principal.role != "admin":
         found = store.get_assets_by_ids(guid)
-        touched = [(g, _asset_connection(found[g]) if g in found else None) for g in guid]
+        touched = [(g, asset_connection(found[g]) if g in found else None) for g in guid]
         _check_scope(principal, touched)
         check_connection_admins(store, principal, touched)
     writer = AtlanWriter(store)
@@ -162,7 +153,7 @@ async def delete_one(
     store = store_of(request)
     if principal.scope or principal.role != "admin":
         asset = store.get_asset(guid)
-        touched = [(guid, _asset_connection(asset) if asset else None)]
+        touched = [(guid, asset_connection(asset) if asset else None)]
         _check_scope(principal, touched)
         check_connection_admins(store, principal, touched)
     writer = AtlanWriter(store)

@@ -13,7 +13,8 @@ import jsonpatch
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 
-from headwater.api.auth import Editor, Viewer
+from headwater.api.auth import Editor, Principal, Viewer
+from headwater.api.connection_guard import guard_assets, guard_connections, input_connection
 from headwater.api.deps import actor, base_url, store_of
 from headwater.api.errors import ApiError
 from headwater.api.om_json import (
@@ -81,6 +82,15 @@ def _decode_cursor(cursor: str) -> int:
         raise ApiError(400, f"invalid paging cursor {cursor!r}") from None
 
 
+def _guard_input(store: Store, principal: Principal, item: AssetInput) -> None:
+    """Per-connection admins: the asset as stored (if it is) and as it would be."""
+    if principal.role == "admin":
+        return
+    existing = store.get_asset_by_fqn(item.type, item.fqn)
+    guard_assets(store, principal, [(item.fqn, existing)])
+    guard_connections(store, principal, [(item.fqn, input_connection(item))])
+
+
 def _register(coll: Collection) -> None:
     path = f"/{coll.path}"
     name = coll.type.value
@@ -134,25 +144,32 @@ def _register(coll: Collection) -> None:
         return entity_json(store, _load(store, coll, asset_id=entity_id, include=include), base_url(request))
 
     @router.put(path, name=f"create_or_update_{name}", summary=f"Create or update a {name}")
-    def create_or_update(request: Request, _: Editor, body: dict[str, Any] = Body(...)) -> JSONResponse:
+    def create_or_update(
+        request: Request, principal: Editor, body: dict[str, Any] = Body(...)
+    ) -> JSONResponse:
         store = store_of(request)
         item = create_request_to_input(store, coll, body)
+        _guard_input(store, principal, item)
         asset, created = store.upsert_asset(item, actor(request))
         return JSONResponse(
             status_code=201 if created else 200, content=entity_json(store, asset, base_url(request))
         )
 
     @router.post(path, name=f"create_{name}", summary=f"Create a {name}")
-    def create(request: Request, _: Editor, body: dict[str, Any] = Body(...)) -> JSONResponse:
+    def create(request: Request, principal: Editor, body: dict[str, Any] = Body(...)) -> JSONResponse:
         store = store_of(request)
         item = create_request_to_input(store, coll, body)
+        _guard_input(store, principal, item)
         if store.get_asset_by_fqn(coll.type, item.fqn) is not None:
             raise ApiError(409, f"Entity already exists: {coll.type.value} {item.fqn}")
         asset, _created = store.upsert_asset(item, actor(request))
         return JSONResponse(status_code=201, content=entity_json(store, asset, base_url(request)))
 
-    def _patch(request: Request, asset: Asset, ops: list[dict[str, Any]]) -> dict[str, Any]:
+    def _patch(
+        request: Request, principal: Principal, asset: Asset, ops: list[dict[str, Any]]
+    ) -> dict[str, Any]:
         store = store_of(request)
+        guard_assets(store, principal, [(asset.fqn, asset)])
         base = base_url(request)
         current = entity_json(store, asset, base)
         try:
@@ -178,6 +195,9 @@ def _register(coll: Collection) -> None:
         for key in list(attrs):
             if key not in patched and not key.startswith("_"):
                 attrs.pop(key)
+        moved_to = attrs.get("connectionQualifiedName")
+        if moved_to != asset.attributes.get("connectionQualifiedName") and isinstance(moved_to, str):
+            guard_connections(store, principal, [(asset.fqn, moved_to)])
         columns = None
         if coll.columns_path is not None:
             raw = _get_path(patched, coll.columns_path)
@@ -204,18 +224,21 @@ def _register(coll: Collection) -> None:
         path + "/name/{fqn:path}", name=f"patch_{name}_by_name", summary=f"JSON-patch a {name} by FQN"
     )
     def patch_by_name(
-        request: Request, fqn: str, _: Editor, ops: list[dict[str, Any]] = Body(...)
+        request: Request, fqn: str, principal: Editor, ops: list[dict[str, Any]] = Body(...)
     ) -> dict[str, Any]:
-        return _patch(request, _load(store_of(request), coll, fqn=fqn), ops)
+        return _patch(request, principal, _load(store_of(request), coll, fqn=fqn), ops)
 
     @router.patch(path + "/{entity_id}", name=f"patch_{name}", summary=f"JSON-patch a {name} by id")
     def patch_by_id(
-        request: Request, entity_id: str, _: Editor, ops: list[dict[str, Any]] = Body(...)
+        request: Request, entity_id: str, principal: Editor, ops: list[dict[str, Any]] = Body(...)
     ) -> dict[str, Any]:
-        return _patch(request, _load(store_of(request), coll, asset_id=entity_id), ops)
+        return _patch(request, principal, _load(store_of(request), coll, asset_id=entity_id), ops)
 
-    def _delete(request: Request, asset: Asset, hard_delete: bool, recursive: bool) -> dict[str, Any]:
+    def _delete(
+        request: Request, principal: Principal, asset: Asset, hard_delete: bool, recursive: bool
+    ) -> dict[str, Any]:
         store = store_of(request)
+        guard_assets(store, principal, [(asset.fqn, asset)])
         if not recursive and store.has_non_column_children(asset.pk):
             raise ApiError(
                 400, f"Entity {asset.fqn} is not empty; delete with recursive=true to delete its children too"
@@ -232,22 +255,25 @@ def _register(coll: Collection) -> None:
         path + "/name/{fqn:path}", name=f"delete_{name}_by_name", summary=f"Delete a {name} by FQN"
     )
     def delete_by_name(
-        request: Request, fqn: str, _: Editor, hardDelete: bool = False, recursive: bool = False
+        request: Request, fqn: str, principal: Editor, hardDelete: bool = False, recursive: bool = False
     ) -> dict[str, Any]:
         store = store_of(request)
-        return _delete(request, _load(store, coll, fqn=fqn, include="all"), hardDelete, recursive)
+        return _delete(request, principal, _load(store, coll, fqn=fqn, include="all"), hardDelete, recursive)
 
     @router.delete(path + "/{entity_id}", name=f"delete_{name}", summary=f"Delete a {name} by id")
     def delete_by_id(
-        request: Request, entity_id: str, _: Editor, hardDelete: bool = False, recursive: bool = False
+        request: Request, entity_id: str, principal: Editor, hardDelete: bool = False, recursive: bool = False
     ) -> dict[str, Any]:
         store = store_of(request)
-        return _delete(request, _load(store, coll, asset_id=entity_id, include="all"), hardDelete, recursive)
+        return _delete(
+            request, principal, _load(store, coll, asset_id=entity_id, include="all"), hardDelete, recursive
+        )
 
     @router.put(path + "/restore", name=f"restore_{name}", summary=f"Restore a soft-deleted {name}")
-    def restore(request: Request, _: Editor, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    def restore(request: Request, principal: Editor, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
         store = store_of(request)
         asset = _load(store, coll, asset_id=str(body.get("id", "")), include="deleted")
+        guard_assets(store, principal, [(asset.fqn, asset)])
         store.restore_asset(asset.pk, actor(request))
         fresh = store.get_asset_by_pk(asset.pk)
         assert fresh is not None

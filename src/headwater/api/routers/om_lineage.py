@@ -11,7 +11,8 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from headwater.api.auth import Editor, Viewer
+from headwater.api.auth import Editor, Principal, Viewer
+from headwater.api.connection_guard import guard_assets
 from headwater.api.deps import actor, base_url, index_of, settings_of, store_of
 from headwater.api.errors import ApiError, limit_exceeded
 from headwater.api.om_json import entity_ref, type_from_path_segment
@@ -338,10 +339,13 @@ def _lineage_answer(
     return _lineage_response(store_of(request), view, request, node_limit)
 
 
-def add_edge(store: Store, edge: EntitiesEdge, who: str | None) -> bool:
-    """Validate and store one edge; returns whether the pair is new."""
+def add_edge(store: Store, edge: EntitiesEdge, who: str | None, principal: Principal | None = None) -> bool:
+    """Validate and store one edge; returns whether the pair is new. With a principal, both ends
+    must be assets it may change (per-connection admins)."""
     src = _resolve_ref(store, edge.fromEntity, "fromEntity")
     dst = _resolve_ref(store, edge.toEntity, "toEntity")
+    if principal is not None:
+        guard_assets(store, principal, [("fromEntity", src), ("toEntity", dst)])
     if src.pk == dst.pk:
         raise ApiError(400, "fromEntity and toEntity must differ: an entity cannot be its own lineage")
     details = edge.lineageDetails or LineageDetails()
@@ -353,8 +357,8 @@ def add_edge(store: Store, edge: EntitiesEdge, who: str | None) -> bool:
 
 
 @router.put("", summary="Add or replace an edge (AddLineageRequest)", status_code=200)
-def put_lineage(request: Request, _: Editor, body: AddLineageRequest) -> Response:
-    add_edge(store_of(request), body.edge, actor(request))
+def put_lineage(request: Request, principal: Editor, body: AddLineageRequest) -> Response:
+    add_edge(store_of(request), body.edge, actor(request), principal)
     return Response(status_code=200)
 
 
@@ -365,12 +369,13 @@ def patch_lineage(
     from_id: str,
     to_entity: str,
     to_id: str,
-    _: Editor,
+    principal: Editor,
     ops: list[dict[str, Any]] = Body(...),
 ) -> dict[str, Any]:
     store = store_of(request)
     src = _root_by_id(store, from_entity, from_id)
     dst = _root_by_id(store, to_entity, to_id)
+    guard_assets(store, principal, [("fromEntity", src), ("toEntity", dst)])
     edge = store.get_edge(src.pk, dst.pk)
     if edge is None:
         raise ApiError(404, f"Lineage edge not found between {from_id} and {to_id}")
@@ -424,7 +429,7 @@ def _raw_segments(request: Request) -> list[str]:
 
 
 @router.delete("/{rest:path}", summary="Delete edges: by ids, by FQNs, or all of one source into an entity")
-def delete_lineage(request: Request, rest: str, _: Editor) -> Response:
+def delete_lineage(request: Request, rest: str, principal: Editor) -> Response:
     """Three OpenMetadata shapes share this prefix:
 
     - `{fromEntity}/{fromId}/{toEntity}/{toId}`
@@ -436,10 +441,12 @@ def delete_lineage(request: Request, rest: str, _: Editor) -> Response:
     sources = {s.value for s in LineageSource}
     if len(seg) == 6 and seg[0] == "source" and seg[1] == "name" and seg[4] == "type":
         root = _root_by_fqn(store, seg[2], seg[3])
+        guard_assets(store, principal, [("entity", root)])
         _delete_by_source(store, root, seg[5], sources)
         return Response(status_code=200)
     if len(seg) == 4 and seg[2] == "type":  # no entity type is called "type"
         root = _root_by_id(store, seg[0], seg[1])
+        guard_assets(store, principal, [("entity", root)])
         _delete_by_source(store, root, seg[3], sources)
         return Response(status_code=200)
     if len(seg) == 6 and seg[1] == "name" and seg[4] == "name":
@@ -454,6 +461,7 @@ def delete_lineage(request: Request, rest: str, _: Editor) -> Response:
             "use DELETE /api/v1/lineage/{fromEntity}/{fromId}/{toEntity}/{toId}, "
             "/{fromEntity}/name/{fromFQN}/{toEntity}/name/{toFQN} or /{entity}/{id}/type/{source}",
         )
+    guard_assets(store, principal, [("fromEntity", src), ("toEntity", dst)])
     if not store.delete_edge(src.pk, dst.pk):
         raise ApiError(404, "Lineage edge not found")
     return Response(status_code=200)
