@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from headwater.store import Store
-from tests.helpers import LiveServer, live_server, postgres_database
+from tests.helpers import FIGURES, REPO, LiveServer, live_server, postgres_database
 
 STORES = [s for s in os.environ.get("HEADWATER_TEST_STORES", "sqlite,postgres").split(",") if s]
 
@@ -48,3 +48,15 @@ def api(server: LiveServer) -> Iterator[httpx.Client]:
     """An HTTP client with an admin token against a live server."""
     with server.client("admin") as client:
         yield client
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The figures the reliability tests measured, whatever the capture mode or verbosity."""
+    if not FIGURES:
+        return
+    terminalreporter.section("headwater reliability figures")
+    for line in FIGURES:
+        terminalreporter.write_line(line)
+    artifacts = REPO / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    (artifacts / "figures.txt").write_text("\n".join(FIGURES) + "\n")

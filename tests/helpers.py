@@ -26,6 +26,16 @@ REPO = Path(__file__).resolve().parent.parent
 OL_EVENTS = REPO.parent / "shared" / "ol-events"
 
 
+FIGURES: list[str] = []
+
+
+def report_figure(line: str) -> None:
+    """Record a figure a reliability test measured (events sent / acknowledged / found, kills,
+    fuzz cases, 5xx seen). tests/conftest.py prints them all in pytest's terminal summary, so they
+    show with `pytest -q` and without `-s`, and writes them to test-artifacts/figures.txt."""
+    FIGURES.append(line)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -61,7 +71,10 @@ class LiveServer:
     def client(self, role: str = "admin", **kwargs: object) -> httpx.Client:
         token = {"admin": self.admin_token, "editor": self.editor_token, "viewer": self.viewer_token}[role]
         return httpx.Client(
-            base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=60, **kwargs  # type: ignore[arg-type]
+            base_url=self.url,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+            **kwargs,  # type: ignore[arg-type]
         )
 
 

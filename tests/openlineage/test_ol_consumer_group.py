@@ -18,7 +18,7 @@ import pytest
 from ol_helpers import create_topic, make_event
 from sqlalchemy import create_engine, text
 
-from tests.helpers import postgres_database
+from tests.helpers import postgres_database, report_figure
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 HEADWATER = str(Path(sys.executable).parent / "headwater")
@@ -44,9 +44,7 @@ def _count(url: str, sql: str) -> int:
         engine.dispose()
 
 
-def test_two_consumers_in_one_group_share_partitions_and_store_each_event_once(
-    kafka_broker: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_two_consumers_in_one_group_share_partitions_and_store_each_event_once(kafka_broker: str) -> None:
     from confluent_kafka import Producer
 
     topic = create_topic(kafka_broker, partitions=PARTITIONS)
@@ -126,9 +124,8 @@ def test_two_consumers_in_one_group_share_partitions_and_store_each_event_once(
     assert raw == distinct == runs == EVENTS, (raw, distinct, runs)
     assert failed == 0, f"{failed} events failed translation (two translators racing on one database)"
     assert sum(s["messages"] for s in stats) >= EVENTS
-    with capsys.disabled():
-        print(
-            f"\nKafka consumer group: {EVENTS} events over {PARTITIONS} partitions, two consumers stored "
-            f"{stored[0]} + {stored[1]} (received {stats[0]['messages']} + {stats[1]['messages']}); "
-            f"{raw} stored, {runs} runs, 0 duplicates"
-        )
+    report_figure(
+        f"Kafka consumer group: {EVENTS} events over {PARTITIONS} partitions, two consumers stored "
+        f"{stored[0]} + {stored[1]} (received {stats[0]['messages']} + {stats[1]['messages']}); "
+        f"{raw} stored, {runs} runs, 0 duplicates"
+    )

@@ -1,6 +1,12 @@
 """Crash safety: 10,000 OpenLineage events and lineage edits from several clients while the server is
 killed with SIGKILL at random points and restarted. Every request that got a 2xx must be in the
 graph exactly once, and nothing else may appear.
+
+The kills fall at random points spread over the whole run (when a random number of requests has
+been acknowledged), not only at its start. Clients are at-least-once: a request refused or cut off
+by a kill is sent again until it is acknowledged. The figures (sent, acknowledged, found, kills,
+duplicates) go to pytest's terminal summary. HEADWATER_CRASH_REQUESTS and HEADWATER_CRASH_KILLS
+change the size.
 """
 
 from __future__ import annotations
@@ -22,11 +28,11 @@ from sqlalchemy.orm import aliased
 
 from headwater.model import AssetInput, AssetType
 from headwater.store import Store, schema
-from tests.helpers import free_port
+from tests.helpers import free_port, report_figure
 
 TOTAL = int(os.environ.get("HEADWATER_CRASH_REQUESTS", "10000"))
 CLIENTS = 4
-KILLS = 3
+KILLS = int(os.environ.get("HEADWATER_CRASH_KILLS", "5"))
 EDIT_EVERY = 5  # one request in five is a lineage edit, the rest OpenLineage events
 CLI = [sys.executable, "-m", "headwater.cli.main"]
 
@@ -93,9 +99,7 @@ def _event(i: int) -> dict[str, object]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(1500)
-def test_acknowledged_requests_survive_sigkill_exactly_once(
-    tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_acknowledged_requests_survive_sigkill_exactly_once(tmp_path: Path, db_url: str) -> None:
     data = tmp_path / "data"
     data.mkdir()
     # tables for the lineage edits exist before the run
@@ -120,7 +124,7 @@ def test_acknowledged_requests_survive_sigkill_exactly_once(
     server = Server(data, db_url)
     server.start()
     try:
-        _run(server, token, ids, edits, db_url, capsys)
+        _run(server, token, ids, edits, db_url)
     finally:
         server.stop()
 
@@ -131,10 +135,9 @@ def _run(
     ids: dict[str, str],
     edits: list[int],
     db_url: str,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     acked: set[int] = set()
-    attempts = {"sent": 0, "failed": 0}
+    attempts = {"sent": 0, "failed": 0, "5xx": 0}
     pending = list(range(TOTAL))
     random.Random(7).shuffle(pending)
     queue_lock = threading.Lock()
@@ -166,17 +169,25 @@ def _run(
                                 acked.add(i)
                             break
                         assert r.status_code >= 500, r.text  # a 4xx would be a bug in this test
+                        with queue_lock:
+                            attempts["5xx"] += 1
                     except httpx.HTTPError:
                         pass
                     with queue_lock:
                         attempts["failed"] += 1
                     time.sleep(0.05)
 
+    kills: list[int] = []  # how many requests were acknowledged when each kill fell
+    rng = random.Random(11)
+    kill_points = sorted(rng.sample(range(TOTAL // 20, TOTAL * 19 // 20), KILLS))
+
     def killer() -> None:
-        rng = random.Random(11)
-        for _ in range(KILLS):
-            if done.wait(rng.uniform(1.0, 3.0)):
-                return
+        for point in kill_points:
+            while len(acked) < point:
+                if done.wait(0.01):
+                    return
+            time.sleep(rng.uniform(0, 0.05))  # not always right after an answer
+            kills.append(len(acked))
             server.kill()
             server.start()
 
@@ -210,16 +221,21 @@ def _run(
     store.close()
     edge_names = [(a, b) for a, b in rows]
     expected = {(f"e{i}_a", f"e{i}_b") if i % EDIT_EVERY == 0 else (f"src_{i}", f"dst_{i}") for i in acked}
+    found = set(edge_names) & expected
+    duplicates = len(edge_names) - len(set(edge_names))
+    run_duplicates = len(runs) - len({r[0] for r in runs})
+    report_figure(
+        f"crash safety (HTTP) on {db_url.split(':')[0]}: {TOTAL} requests ({TOTAL - len(edits)} OpenLineage "
+        f"events, {len(edits)} lineage edits) from {CLIENTS} clients; {attempts['sent']} sent, {len(acked)} "
+        f"acknowledged, {attempts['failed']} refused or cut off ({attempts['5xx']} 5xx) around "
+        f"{len(kills)} SIGKILLs (at {', '.join(map(str, kills))} acknowledged); {len(found)} found, "
+        f"{len(set(edge_names) - expected)} extra, {duplicates + run_duplicates} duplicates; {elapsed:.0f}s"
+    )
     assert len(acked) == TOTAL
-    assert len(edge_names) == len(set(edge_names)), "duplicate edges"
+    assert len(kills) == KILLS
+    assert duplicates == 0, "duplicate edges"
     # OpenLineage edges run input -> output; the job is the edge's pipeline, not a node in the pair
     assert set(edge_names) == expected, (
         f"missing {len(expected - set(edge_names))}, extra {len(set(edge_names) - expected)}"
     )
     assert len(runs) == len({r[0] for r in runs}) == TOTAL - len(edits)
-    with capsys.disabled():
-        print(
-            f"\ncrash safety on {db_url.split(':')[0]}: {TOTAL} requests acknowledged, {attempts['sent']} sent, "
-            f"{attempts['failed']} failed during {KILLS} SIGKILLs, {len(edge_names)} edges found, "
-            f"0 duplicates, {elapsed:.1f}s"
-        )

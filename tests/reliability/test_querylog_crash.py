@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from headwater.store import Store, schema
-from tests.helpers import live_server, postgres_database
+from tests.helpers import live_server, postgres_database, report_figure
 
 CLI = [sys.executable, "-m", "headwater.cli.main"]
 KILLS = 4
@@ -144,9 +144,7 @@ def _killed_run(
 @pytest.mark.slow
 @pytest.mark.timeout(1200)
 @pytest.mark.parametrize("sink", ["store", "rest"])
-def test_killed_and_rerun_workflow_equals_one_clean_run(
-    sink: str, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_killed_and_rerun_workflow_equals_one_clean_run(sink: str, db_url: str, tmp_path: Path) -> None:
     rng = random.Random(8)
     tables = warehouse(TABLES, rng)
     log = tmp_path / "queries.csv"
@@ -192,12 +190,11 @@ def test_killed_and_rerun_workflow_equals_one_clean_run(
     assert assets == expected[0], f"assets differ: {sorted(assets ^ expected[0])[:5]}"
     assert kills.count("mid-write") >= 1, kills
     assert final["rows_read"] == clean["rows_read"] == ROWS
-    with capsys.disabled():
-        print(
-            f"\nquery-log workflow ({sink} sink) on {db_url.split(':')[0]}: {ROWS} rows, {KILLS} SIGKILLs "
-            f"({', '.join(kills)}), then a full run: {len(edges)} edges and {len(assets)} assets, "
-            f"identical to one clean run; 0 lost, 0 duplicated"
-        )
+    report_figure(
+        f"query-log workflow ({sink} sink) on {db_url.split(':')[0]}: {ROWS} rows, {KILLS} SIGKILLs "
+        f"({', '.join(kills)}), then a full run: {len(edges)} edges and {len(assets)} assets, "
+        f"identical to one clean run; 0 lost, 0 duplicated"
+    )
 
 
 @contextmanager
