@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from ol_helpers import REPO, create_topic, dbt_sequence, make_event
 from sqlalchemy import create_engine, text
 
 from headwater.ingest.kinesis_consumer import KinesisBrokerConfig, kinesis_client
+from tests.helpers import report_figure
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 HEADWATER = str(Path(sys.executable).parent / "headwater")
@@ -236,12 +238,19 @@ def _counts(url: str) -> dict[str, int]:
         engine.dispose()
 
 
+CONSUMER_EVENTS = int(os.environ.get("HEADWATER_CONSUMER_CRASH_EVENTS", "1500"))
+CONSUMER_KILLS = 3
+
+
 @pytest.mark.parametrize("transport", ["kafka", "kinesis"])
 def test_consumer_killed_mid_stream_loses_and_duplicates_nothing(
-    transport: str, request: pytest.FixtureRequest, tmp_path: Path
+    transport: str, request: pytest.FixtureRequest, db_url: str
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'hw.db'}"
-    n = 1500
+    """A real consumer process (`headwater openlineage run`) is SIGKILLed three times at random
+    points of the stream and started again each time; then it runs to the end. Every event is
+    stored and translated once: the same raw events, runs and edges as the stream holds."""
+    url = db_url
+    n = CONSUMER_EVENTS
     events = [
         make_event(
             "COMPLETE",
@@ -311,24 +320,49 @@ def test_consumer_killed_mid_stream_loses_and_duplicates_nothing(
         ]
     subprocess.run(create, check=True, capture_output=True, timeout=60)
     run = [*base, "run", "svc", "--batch-size", "40", "--db-url", url]
-    proc = subprocess.Popen(run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(lambda: _counts(url)["raw_events"] >= 200, 120, "the consumer to store some events")
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-    partial = _counts(url)["raw_events"]
-    assert 0 < partial < n, partial  # killed mid-stream
-    done = subprocess.run(run, capture_output=True, text=True, timeout=240)
-    assert done.returncode == 0, done.stderr[-3000:]
-    counts = _counts(url)
-    assert counts["raw_events"] == n  # nothing lost, nothing stored twice
-    assert counts["runs"] == n and counts["run_states"] == n
-    assert counts["edges"] == 20 * 7 or counts["edges"] <= 140
+    rng = random.Random(5)
+    points = sorted(rng.sample(range(n // 10, n * 8 // 10), CONSUMER_KILLS))
+    kills: list[int] = []  # events stored when each SIGKILL fell
     engine = create_engine(url)
-    with engine.connect() as conn:
-        pending = conn.execute(
-            text("SELECT count(*) FROM raw_events WHERE processed_at IS NULL")
-        ).scalar_one()
-    engine.dispose()
+    started = time.monotonic()
+    try:
+        for point in points:
+
+            def stored() -> int:
+                with engine.connect() as conn:
+                    return int(conn.execute(text("SELECT count(*) FROM raw_events")).scalar_one())
+
+            proc = subprocess.Popen(run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                deadline = time.monotonic() + 120
+                while stored() < point and time.monotonic() < deadline and proc.poll() is None:
+                    time.sleep(0.02)
+            finally:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(10)
+            kills.append(stored())
+        done = subprocess.run(run, capture_output=True, text=True, timeout=240)
+        with engine.connect() as conn:
+            pending = conn.execute(
+                text("SELECT count(*) FROM raw_events WHERE processed_at IS NULL")
+            ).scalar_one()
+            distinct = conn.execute(text("SELECT count(DISTINCT payload) FROM raw_events")).scalar_one()
+            run_ids = conn.execute(text("SELECT count(DISTINCT run_id) FROM runs")).scalar_one()
+    finally:
+        engine.dispose()
+    counts = _counts(url)
+    elapsed = time.monotonic() - started
+    expected_edges = len({(i % 20, i % 7) for i in range(n)})
+    report_figure(
+        f"{transport} consumer killed mid-stream on {url.split(':')[0]}: {n} events produced, "
+        f"{len(kills)} SIGKILLs of the consumer process (at {', '.join(map(str, kills))} stored), then a run "
+        f"to the end; {counts['raw_events']} stored ({counts['raw_events'] - distinct} duplicates), "
+        f"{counts['runs']} runs, {counts['edges']} edges of {expected_edges}, {pending} untranslated; "
+        f"{elapsed:.0f}s"
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert any(0 < k < n for k in kills), kills  # killed mid-stream
+    assert counts["raw_events"] == distinct == n  # nothing lost, nothing stored twice
+    assert counts["runs"] == run_ids == n and counts["run_states"] == n
+    assert counts["edges"] == expected_edges
     assert pending == 0
