@@ -173,6 +173,22 @@ def test_kafka_test_connection_unreachable() -> None:
     assert steps[0].name == "CheckBrokerConnectivity" and not steps[0].passed
 
 
+def test_kafka_test_connection_with_an_unusable_ssl_key_fails_the_check() -> None:
+    from ol_helpers import free_port
+
+    cfg = KafkaBrokerConfig.model_validate(
+        {
+            "brokersUrl": f"127.0.0.1:{free_port()}",
+            "topicName": "t",
+            "securityProtocol": "SSL",
+            "sslConfig": {"sslKey": "-----BEGIN PRIVATE KEY-----\nnot-a-key\n-----END PRIVATE KEY-----"},
+        }
+    )
+    steps = kafka_test_connection(cfg, timeout=1)
+    assert steps[0].name == "CheckBrokerConnectivity" and not steps[0].passed
+    assert steps[0].message == "invalid client configuration" and "not-a-key" not in (steps[0].errorLog or "")
+
+
 # --------------------------------------------------------------------------- Kinesis
 
 

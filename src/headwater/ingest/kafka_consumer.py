@@ -236,7 +236,14 @@ def test_connection(cfg: KafkaBrokerConfig, timeout: float = 10.0) -> list[Check
 
     conf = librdkafka_config(cfg)
     steps: list[CheckResult] = []
-    consumer = Consumer(conf)
+    try:
+        consumer = Consumer(conf)
+    except (KafkaException, ValueError, TypeError) as exc:  # e.g. an SSL key that is not PEM
+        steps.append(
+            CheckResult("CheckBrokerConnectivity", False, "invalid client configuration", errorLog=str(exc))
+        )
+        steps.append(CheckResult("CheckTopicExists", False, "skipped: no client"))
+        return steps
     try:
         try:
             md = consumer.list_topics(timeout=timeout)
