@@ -130,7 +130,7 @@ def test_both_strategies_agree(server: LiveServer, history: dict[str, Any]) -> N
     assert root is not None
     for name, expected in EXPECTED_EDGES.items():
         seen = []
-        for strategy in ("delta", "log", "snapshot"):
+        for strategy in ("temporal", "delta", "log", "snapshot"):
             view = build_as_of_view(
                 store,
                 index,
@@ -145,4 +145,4 @@ def test_both_strategies_agree(server: LiveServer, history: dict[str, Any]) -> N
             edges = {(assets[e.from_pk].fqn, assets[e.to_pk].fqn) for e in view.upstream + view.downstream}
             seen.append(edges)
             assert edges == expected, (name, strategy)
-        assert seen[0] == seen[1] == seen[2]
+        assert seen[0] == seen[1] == seen[2] == seen[3]

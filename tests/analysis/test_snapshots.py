@@ -91,6 +91,6 @@ def test_purged_assets_show_in_reads_before_the_purge(
     assert (node["id"], node["name"], node["type"], node["deleted"]) == (mart["id"], "mart", "table", False)
     # after the purge it is gone
     assert graph_edges(lineage(api, STG, after)) == set()
-    for strategy in ("delta", "log", "snapshot"):
+    for strategy in ("temporal", "delta", "log", "snapshot"):
         _forget(server.store)
         assert _edges_as_of(server, STG, t["t2"], strategy) == EXPECTED_EDGES["t2"], strategy

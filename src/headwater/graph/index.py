@@ -5,6 +5,18 @@ index holds the bulk of the graph in compact CSR arrays (numpy, about 16 bytes p
 directions) plus small Python overlays for changes since the last rebuild. Before each read it
 applies the log entries written since it last looked, so several server processes on one
 PostgreSQL database all see every write.
+
+**Temporal part** (for lineage as of a past instant, `headwater.analysis.asof`): the graph at T is
+what the log entries with `at <= T` say, in seq order. Beside each CSR slot the index keeps the
+pair's birth (`edges.created_at`, the `at` of its newest `edge_add`) and, per node and direction,
+the newest birth among its slots; a pair that was never removed existed at T exactly when its birth
+is <= T. The pairs removed at some time carry their whole `edge_add`/`edge_remove` history
+(`_events`, read at a rebuild through the partial index of migration 0710 and then kept up from the
+log), and so do the assets with delete/restore/purge entries. An as-of walk is then the same
+in-memory walk with those filters: nothing to load per instant, the cost of the answer, and memory
+of 16 bytes per edge plus the history of removals. Readers of the log here assume what the store
+writes: one `edge_add` when a pair first appears (whether or not it carries the pair's first
+details) and one `edge_remove` when it goes, so per pair adds and removes alternate.
 """
 
 from __future__ import annotations
@@ -24,6 +36,9 @@ log = logging.getLogger("headwater.graph")
 
 _EDGE_KINDS = ("edge_add", "edge_remove", "asset_delete", "asset_restore", "asset_purge")
 REBUILD_AFTER = 200_000  # overlay entries before the CSR arrays are rebuilt
+_NEVER = -(2**62)
+_ASSET_KINDS = ("asset_delete", "asset_restore", "asset_purge")
+Pair = tuple[int, int]
 
 
 class _Csr:
@@ -33,15 +48,56 @@ class _Csr:
     gives Python ints directly, a third faster per lookup than numpy scalars.
     """
 
-    __slots__ = ("indices", "indptr", "size")
+    __slots__ = ("births", "indices", "indptr", "latest", "size")
 
-    def __init__(self, src: npt.NDArray[np.int64], dst: npt.NDArray[np.int64], size: int) -> None:
+    def __init__(
+        self,
+        src: npt.NDArray[np.int64],
+        dst: npt.NDArray[np.int64],
+        size: int,
+        births: npt.NDArray[np.int64] | None = None,
+    ) -> None:
         order = np.argsort(src, kind="stable")
         self.indices = array("i", dst[order].astype(np.int32).tobytes())
+        counts = np.bincount(src, minlength=size)
         indptr = np.zeros(size + 1, dtype=np.int64)
-        np.cumsum(np.bincount(src, minlength=size), out=indptr[1:])
+        np.cumsum(counts, out=indptr[1:])
         self.indptr = array("q", indptr.tobytes())
         self.size = size
+        # temporal part: each slot's birth, and per node the newest birth of its slots
+        self.births: array[int] | None = None
+        self.latest: array[int] | None = None
+        if births is not None:
+            slot_births = births[order]
+            latest = np.full(size, _NEVER, dtype=np.int64)
+            rows = np.nonzero(counts)[0]
+            if len(rows):
+                latest[rows] = np.maximum.reduceat(slot_births, indptr[rows])
+            self.births = array("q", slot_births.astype(np.int64).tobytes())
+            self.latest = array("q", latest.tobytes())
+
+    def neighbours_at(self, node: int, at: int) -> list[int]:
+        """The neighbours whose slot was born at or before `at` (needs the temporal arrays)."""
+        if node >= self.size:
+            return []
+        lo = self.indptr[node]
+        hi = self.indptr[node + 1]
+        if lo == hi:
+            return []
+        assert self.latest is not None and self.births is not None
+        if self.latest[node] <= at:
+            return self.indices[lo:hi].tolist()
+        return [n for n, b in zip(self.indices[lo:hi], self.births[lo:hi], strict=True) if b <= at]
+
+    def birth(self, node: int, other: int) -> int | None:
+        if self.births is None or node >= self.size:
+            return None
+        lo = self.indptr[node]
+        hi = self.indptr[node + 1]
+        for i in range(lo, hi):
+            if self.indices[i] == other:
+                return self.births[i]
+        return None
 
     def neighbours(self, node: int) -> list[int]:
         if node >= self.size:
@@ -56,8 +112,9 @@ class _Csr:
 class GraphIndex:
     """Upstream/downstream neighbours of every asset, plus which assets are deleted."""
 
-    def __init__(self, store: Store, *, freshness_check_interval: float = 0.0) -> None:
+    def __init__(self, store: Store, *, freshness_check_interval: float = 0.0, temporal: bool = True) -> None:
         self.store = store
+        self.temporal = temporal  # keep the temporal part (as-of reads in memory)
         self._lock = threading.Lock()
         self._build_lock = threading.Lock()  # one build at a time; first reads wait for it
         self._built = False
@@ -73,17 +130,32 @@ class GraphIndex:
         self._checked_at = 0.0
         self._token: object = None  # the log watch's token when the log was last read
         self._builder: threading.Thread | None = None
+        # temporal part (see the module docstring); ready once a rebuild made it
+        self.temporal_ready = False
+        self._events: dict[Pair, list[tuple[int, int, bool]]] = {}  # (seq, at, is_add) in seq order
+        self._ev_out: dict[int, set[int]] = {}
+        self._ev_in: dict[int, set[int]] = {}
+        self._added_birth: dict[Pair, int] = {}  # pairs added since the rebuild, without events
+        self._asset_events: dict[int, list[tuple[int, int, bool]]] = {}  # (seq, at, is_delete)
 
     # -- building and refreshing ------------------------------------------------------------
 
     def rebuild(self) -> None:
         """Load every pair from the store into fresh CSR arrays."""
         seq = self.store.max_log_seq()
-        src, dst = self.store.edge_pair_arrays()
+        births: npt.NDArray[np.int64] | None = None
+        if self.temporal:
+            src, dst, births = self.store.edge_arrays_with_times()
+        else:
+            src, dst = self.store.edge_pair_arrays()
         size = int(max(src.max(initial=0), dst.max(initial=0))) + 1
-        out_csr = _Csr(src, dst, size)
-        in_csr = _Csr(dst, src, size)
+        out_csr = _Csr(src, dst, size, births)
+        in_csr = _Csr(dst, src, size, births)
+        del src, dst, births
         deleted = self.store.deleted_pks()
+        # read after the edges: every removal the edges reflect is in here (entries applied twice
+        # by the catch-up below are told apart by their seq)
+        events, asset_events = self._read_history() if self.temporal else ({}, {})
         with self._lock:
             self._out, self._in = out_csr, in_csr
             self._added_out, self._added_in, self._removed = {}, {}, set()
@@ -91,6 +163,12 @@ class GraphIndex:
             self._overlay = 0
             self._seq = seq
             self._token = None  # the next refresh reads the log once more
+            self._events, self._asset_events, self._added_birth = events, asset_events, {}
+            self._ev_out, self._ev_in = {}, {}
+            for f, t in events:
+                self._ev_out.setdefault(f, set()).add(t)
+                self._ev_in.setdefault(t, set()).add(f)
+            self.temporal_ready = self.temporal
             self._built = True
         # catch up with anything written while we were loading
         self._apply_log()
@@ -159,13 +237,57 @@ class GraphIndex:
                 for e in entries:
                     if e.kind == "edge_add" and e.to_pk is not None:
                         self._add(e.from_pk, e.to_pk)
+                        if self.temporal_ready:
+                            self._event(e.seq, e.at, e.from_pk, e.to_pk, True)
                     elif e.kind == "edge_remove" and e.to_pk is not None:
+                        if self.temporal_ready:  # before _remove: the birth is looked up in the base
+                            self._event(e.seq, e.at, e.from_pk, e.to_pk, False)
                         self._remove(e.from_pk, e.to_pk)
                     elif e.kind == "asset_delete":
                         self._deleted.add(e.from_pk)
                     elif e.kind in ("asset_restore", "asset_purge"):
                         self._deleted.discard(e.from_pk)
+                    if e.kind in _ASSET_KINDS and self.temporal_ready:
+                        evs = self._asset_events.setdefault(e.from_pk, [])
+                        if not evs or e.seq > evs[-1][0]:
+                            evs.append((e.seq, e.at, e.kind == "asset_delete"))
                     self._seq = e.seq
+
+    def _read_history(
+        self,
+    ) -> tuple[dict[Pair, list[tuple[int, int, bool]]], dict[int, list[tuple[int, int, bool]]]]:
+        """The edge history of every pair ever removed, and the asset entries, from the log."""
+        removed: set[Pair] = set()
+        asset_events: dict[int, list[tuple[int, int, bool]]] = {}
+        for seq, at, kind, f, t in self.store.log_changes():
+            if kind == "edge_remove":
+                if t is not None:
+                    removed.add((f, t))
+            else:
+                asset_events.setdefault(f, []).append((seq, at, kind == "asset_delete"))
+        events: dict[Pair, list[tuple[int, int, bool]]] = {}
+        for seq, at, kind, f, t in self.store.edge_log_of_pairs(sorted(removed)):
+            events.setdefault((f, t), []).append((seq, at, kind == "edge_add"))
+        return events, asset_events
+
+    def _event(self, seq: int, at: int, f: int, t: int, is_add: bool) -> None:
+        """Record an edge entry in the temporal part (called before the overlay changes)."""
+        pair = (f, t)
+        evs = self._events.get(pair)
+        if evs is None:
+            if is_add:  # a pair's first appearance: its birth is all there is to know
+                self._added_birth[pair] = at
+                return
+            # its first removal: from now on the pair's existence is its history
+            birth = self._added_birth.pop(pair, None)
+            if birth is None and self._out is not None:
+                birth = self._out.birth(f, t)
+            evs = [(0, birth, True)] if birth is not None else []
+            self._events[pair] = evs
+            self._ev_out.setdefault(f, set()).add(t)
+            self._ev_in.setdefault(t, set()).add(f)
+        if not evs or seq > evs[-1][0]:
+            evs.append((seq, at, is_add))
 
     def _in_base(self, f: int, t: int) -> bool:
         assert self._out is not None
@@ -226,6 +348,59 @@ class GraphIndex:
             base = base + [n for n in list(extra) if n not in have]
         return base
 
+    # -- reading as of a past instant (the temporal part) ----------------------------------------
+
+    def downstream_at(self, pk: int, at: int) -> list[int]:
+        """Downstream neighbours of `pk` as of `at` (epoch ms), in no particular order."""
+        return self._neighbours_at(pk, at, outgoing=True)
+
+    def upstream_at(self, pk: int, at: int) -> list[int]:
+        return self._neighbours_at(pk, at, outgoing=False)
+
+    def _neighbours_at(self, pk: int, at: int, *, outgoing: bool) -> list[int]:
+        csr = self._out if outgoing else self._in
+        res = csr.neighbours_at(pk, at) if csr is not None else []
+        evs = (self._ev_out if outgoing else self._ev_in).get(pk)
+        others: set[int] = set()
+        if evs:
+            others = set(list(evs))  # copied in one step (a catch-up may add to it)
+            res = [n for n in res if n not in others]
+            for n in others:
+                if self._exists_at((pk, n) if outgoing else (n, pk), at):
+                    res.append(n)
+        extra = (self._added_out if outgoing else self._added_in).get(pk)
+        if extra:
+            have = set(res)
+            births = self._added_birth
+            for n in list(extra):
+                if n in have or n in others:
+                    continue
+                birth = births.get((pk, n) if outgoing else (n, pk))
+                if birth is not None and birth <= at:
+                    res.append(n)
+                    have.add(n)
+        return res
+
+    def _exists_at(self, pair: Pair, at: int) -> bool:
+        """The pair's last edge entry at or before `at`, in seq order, is an add."""
+        state = False
+        for _, when, is_add in list(self._events.get(pair, ())):
+            if when <= at:
+                state = is_add
+        return state
+
+    def deleted_at(self, pk: int, at: int) -> bool:
+        """Whether `pk` was soft-deleted at `at`: its last asset entry at or before then is a delete
+        (an asset without any is taken as it is now)."""
+        evs = self._asset_events.get(pk)
+        if evs is None:
+            return pk in self._deleted
+        state = False
+        for _, when, is_delete in list(evs):
+            if when <= at:
+                state = is_delete
+        return state
+
     def stats(self) -> dict[str, int]:
         edges = len(self._out.indices) if self._out is not None else 0
         return {
@@ -233,6 +408,8 @@ class GraphIndex:
             "overlay": self._overlay,
             "deleted": len(self._deleted),
             "seq": self._seq,
+            "history_pairs": len(self._events),
+            "history_assets": len(self._asset_events),
         }
 
 

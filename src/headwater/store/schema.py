@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -87,6 +88,16 @@ lineage_log = Table(
 )
 Index("ix_lineage_log_at", lineage_log.c.at)
 Index("ix_lineage_log_pair", lineage_log.c.from_pk, lineage_log.c.to_pk)
+# The changes other than additions (migration 0710): what the graph index's temporal part reads at
+# a rebuild, without scanning the log. `Store.log_changes` repeats the predicate word for word.
+LOG_CHANGE_KINDS = ("edge_remove", "asset_delete", "asset_restore", "asset_purge")
+LOG_CHANGES_WHERE = "kind IN (" + ", ".join(f"'{k}'" for k in LOG_CHANGE_KINDS) + ")"
+Index(
+    "ix_lineage_log_changes",
+    lineage_log.c.seq,
+    sqlite_where=text(LOG_CHANGES_WHERE),
+    postgresql_where=text(LOG_CHANGES_WHERE),
+)
 
 # Checkpoints of the edge set (and the deleted assets) after log entry `seq`, packed and compressed
 # (headwater.analysis.snapshots), so an as-of read far back replays only the log since the nearest

@@ -1273,46 +1273,87 @@ class Store:
                 cur.close()
 
     def edge_pair_arrays(self, step: int = 250_000) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        """Every connected pair as two arrays (from, to), fetched in bulk for the graph index.
+        """Every connected pair as two arrays (from, to), fetched in bulk for the graph index."""
+        src, dst, _ = self._edge_arrays(step, with_created=False)
+        return src, dst
 
-        No Python object per row: per range of `from_pk`, the database concatenates the pairs into
-        one value (big-endian int32 bytes on PostgreSQL, comma-separated text on SQLite) that numpy
-        reads in one go.
+    def edge_arrays_with_times(
+        self, step: int = 250_000
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Every connected pair (from, to) and its `created_at`: the `at` of the pair's newest
+        `edge_add` log entry (the store writes both with one timestamp, and a removed pair's row
+        goes, so a pair added again has the time of its last addition)."""
+        src, dst, created = self._edge_arrays(step, with_created=True)
+        assert created is not None
+        return src, dst, created
+
+    def _edge_arrays(
+        self, step: int, *, with_created: bool
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64] | None]:
+        """No Python object per row: per range of `from_pk`, the database concatenates the pairs into
+        one value (big-endian int32/int64 bytes on PostgreSQL, comma-separated text on SQLite) that
+        numpy reads in one go.
         """
+        width = 3 if with_created else 2
         if self.dialect == "postgresql":
             chunks: list[bytes] = []
+            value = "int4send(from_pk) || int4send(to_pk)" + (" || int8send(created_at)" if with_created else "")
             with self.read() as conn:
                 top = conn.exec_driver_sql("SELECT max(from_pk) FROM edges").scalar()
                 for lo in range(0, int(top or 0) + 1, step):
                     data = conn.exec_driver_sql(
-                        "SELECT string_agg(int4send(from_pk) || int4send(to_pk), ''::bytea) FROM edges"
+                        f"SELECT string_agg({value}, ''::bytea) FROM edges"
                         " WHERE from_pk >= %(lo)s AND from_pk < %(hi)s",
                         {"lo": lo, "hi": lo + step},
                     ).scalar()
                     if data:
                         chunks.append(bytes(data))
-            pairs = np.frombuffer(b"".join(chunks), dtype=">i4").astype(np.int64)
-            return pairs[0::2].copy(), pairs[1::2].copy()
+            fields = [("f", ">i4"), ("t", ">i4")] + ([("c", ">i8")] if with_created else [])
+            rec = np.frombuffer(b"".join(chunks), dtype=np.dtype(fields))
+            created = rec["c"].astype(np.int64) if with_created else None
+            return rec["f"].astype(np.int64), rec["t"].astype(np.int64), created
         if self.dialect == "sqlite":
             parts: list[npt.NDArray[np.int64]] = []
+            value = "from_pk || ',' || to_pk" + (" || ',' || created_at" if with_created else "")
             with self.read() as conn:
                 top = conn.exec_driver_sql("SELECT max(from_pk) FROM edges").scalar()
                 for lo in range(0, int(top or 0) + 1, step):
                     text = conn.exec_driver_sql(
-                        "SELECT group_concat(from_pk || ',' || to_pk, ',') FROM edges WHERE from_pk >= ? AND from_pk < ?",
+                        f"SELECT group_concat({value}, ',') FROM edges WHERE from_pk >= ? AND from_pk < ?",
                         (lo, lo + step),
                     ).scalar()
                     if text:
                         parts.append(np.fromstring(text, dtype=np.int64, sep=","))
             flat = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-            return flat[0::2].copy(), flat[1::2].copy()
-        src: list[int] = []
-        dst: list[int] = []
-        for batch in self.iter_edge_pairs():
-            for f, t in batch:
-                src.append(f)
-                dst.append(t)
-        return np.array(src, dtype=np.int64), np.array(dst, dtype=np.int64)
+            created = flat[2::3].copy() if with_created else None
+            return flat[0::width].copy(), flat[1::width].copy(), created
+        cols = [s.edges.c.from_pk, s.edges.c.to_pk] + ([s.edges.c.created_at] if with_created else [])
+        with self.read() as conn:
+            rows = [tuple(r) for r in conn.execute(select(*cols))]
+        arr = np.array(rows, dtype=np.int64).reshape(-1, width)
+        return arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].copy() if with_created else None
+
+    def log_changes(self, after: int = 0) -> list[tuple[int, int, str, int, int | None]]:
+        """(seq, at, kind, from_pk, to_pk) of every `edge_remove` and asset entry after `after`, in
+        seq order, through the partial index `ix_lineage_log_changes` (not a scan of the log)."""
+        sql = (
+            "SELECT seq, at, kind, from_pk, to_pk FROM lineage_log"
+            f" WHERE {s.LOG_CHANGES_WHERE} AND seq > :after ORDER BY seq"
+        )
+        with self.read() as conn:
+            rows = conn.execute(sql_text(sql), {"after": int(after)}).all()
+        return [(r.seq, r.at, r.kind, r.from_pk, r.to_pk) for r in rows]
+
+    def edge_log_of_pairs(self, pairs: Sequence[tuple[int, int]]) -> list[tuple[int, int, str, int, int]]:
+        """(seq, at, kind, from_pk, to_pk) of every `edge_add`/`edge_remove` of the pairs, in seq order
+        (one `ix_lineage_log_pair` lookup per pair)."""
+        with self.read() as conn:
+            rows = self._rows_matching(
+                conn, "lineage_log", ("from_pk", "to_pk"), pairs, ("seq", "at", "kind", "from_pk", "to_pk")
+            )
+        out = [(r.seq, r.at, r.kind, r.from_pk, r.to_pk) for r in rows if r.kind in ("edge_add", "edge_remove")]
+        out.sort()
+        return out
 
     def deleted_pks(self) -> set[int]:
         with self.read() as conn:
