@@ -22,19 +22,24 @@ lineage), median of `--repeat` runs, everything store-level in this process (no 
   snapshot already in memory (only the replay);
 - `read`: the current lineage read at depth 3 up and 3 down (`build_lineage_view` + `lineage_json`,
   what `GET /api/v1/lineage/...` does);
-- `asof`: the same read as of `T_mid` (`build_as_of_view` + `lineage_json`, what `?asOf=` does),
-  with the strategy picked automatically (delta), and the `log` strategy forced, for reference;
+- `temporal`: the same read as of `T_mid` (`build_as_of_view` + `lineage_json`, what `?asOf=` does)
+  with the strategy picked automatically (temporal: the graph index's history, in memory): *cold* =
+  the first read at the instant with every per-instant cache emptied, *warm* = repeated reads;
+- `delta`, `log`: the same read with those strategies forced, for reference (delta: the log since
+  `T_mid` replayed onto the current index, cold and warm);
 - `impact`: impact analysis of the hub's `id` column, 3 hops (`impact_of_column`), against the
   current downstream read at depth 3 of its table (`build_lineage_view` down only + `lineage_json`),
   the read a client would otherwise start from.
 
-With `--workdir`, the loaded SQLite database is kept there and reused by the next run (the history
+The index is built twice first, without and with its temporal part, for the build time and the
+RSS each adds. With `--workdir`, the loaded SQLite database is kept there and reused by the next run (the history
 is only written once). Prints a Markdown table and writes JSON with `--json`.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -72,6 +77,25 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def temporal_bytes(index: GraphIndex) -> int:
+    """Bytes of the temporal part's arrays (births per slot and newest birth per node, both ways)."""
+    total = 0
+    for csr in (index._out, index._in):
+        if csr is not None:
+            for arr in (csr.births, csr.latest):
+                if arr is not None:
+                    total += arr.itemsize * len(arr)
+    return total
+
+
 def median_ms(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     times = []
     result = None
@@ -80,6 +104,13 @@ def median_ms(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
         result = fn()
         times.append((time.perf_counter() - t0) * 1000)
     return statistics.median(times), result
+
+
+def forget() -> None:
+    """Drop every per-instant cache (delta overlays, loaded snapshots)."""
+    asof_module._CACHE.clear()
+    snapshots._LOADED.clear()
+    snapshots._CSRS.clear()
 
 
 def write_history(
@@ -142,6 +173,7 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=None, help="keep and reuse the SQLite database here")
     ap.add_argument("--db-url", default=None, help="use this database instead (must be empty or loaded)")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--load-only", action="store_true", help="load the graph and history into the workdir, then stop")
     args = ap.parse_args()
 
     log(f"generating {args.assets:,} assets, {args.edges:,} edges")
@@ -165,16 +197,32 @@ def main() -> None:
         marks = write_history(store, g, pks, hubs, args.changes, args.seed)
         state = {"pks": pks.tolist(), "marks": marks, "load": load_stats}
         state_file.write_text(json.dumps(state))
+    if args.load_only:
+        log(f"loaded; log entries: {store.max_log_seq():,}")
+        return
     pks = np.asarray(state["pks"], dtype=np.int64)
     marks = state["marks"]
+    rss0 = rss_mb()
+    t0 = time.perf_counter()
+    plain = GraphIndex(store, temporal=False)
+    plain.rebuild()
+    plain_s, plain_mb = time.perf_counter() - t0, rss_mb() - rss0
+    del plain
+    gc.collect()
+    rss0 = rss_mb()
     t0 = time.perf_counter()
     index = GraphIndex(store)
     index.rebuild()
-    log(f"index built in {time.perf_counter() - t0:.1f}s; log entries: {store.max_log_seq():,}")
+    index_s, index_mb = time.perf_counter() - t0, rss_mb() - rss0
+    st = index.stats()
+    index_note = (
+        f"index built in {index_s:.1f} s, RSS +{index_mb:.0f} MB with the temporal part "
+        f"({temporal_bytes(index) / 2**20:.0f} MB of birth arrays; history: {st['history_pairs']:,} pairs, "
+        f"{st['history_assets']:,} assets); without it {plain_s:.1f} s, +{plain_mb:.0f} MB"
+    )
+    log(f"{index_note}; log entries: {store.max_log_seq():,}")
 
-    asof_module._CACHE.clear()
-    snapshots._LOADED.clear()
-    snapshots._CSRS.clear()
+    forget()
     before = snapshots.list_snapshots(store)
     t0, c0 = time.perf_counter(), time.process_time()
     asof_module.AsOfGraph.open(store, index, marks["mid"], strategy="snapshot")
@@ -228,11 +276,17 @@ def main() -> None:
                     store, index, root, f"{root.fqn}.id", max_depth=DEPTH, node_limit=IMPACT_LIMIT
                 )
 
+            def asof_delta(root: Any = root) -> Any:
+                return asof(root, "delta")
+
             read()  # warm the caches once
             r_ms, r_res = median_ms(read, args.repeat)
+            forget()  # cold: nothing of this instant in memory (the temporal part has nothing per instant)
+            tc_ms, _ = median_ms(asof, 1)
+            t_ms, t_res = median_ms(asof, args.repeat)
             asof_module._CACHE.clear()
-            c_ms, _ = median_ms(asof, 1)  # cold: the replay of the log since T_mid included
-            a_ms, a_res = median_ms(asof, args.repeat)
+            c_ms, _ = median_ms(asof_delta, 1)  # cold: the replay of the log since T_mid included
+            a_ms, a_res = median_ms(asof_delta, args.repeat)
 
             def asof_log(root: Any = root) -> Any:
                 return asof(root, "log")
@@ -242,9 +296,7 @@ def main() -> None:
             def asof_snap(root: Any = root) -> Any:
                 return asof(root, "snapshot")
 
-            asof_module._CACHE.clear()
-            snapshots._LOADED.clear()
-            snapshots._CSRS.clear()
+            forget()
             sc_ms, _ = median_ms(asof_snap, 1)  # cold: load the snapshot, replay the log since it
             asof_module._CACHE.clear()  # a new instant near it: the snapshot is in memory, replay only
             sn_ms, _ = median_ms(asof_snap, 1)
@@ -252,7 +304,8 @@ def main() -> None:
             d_ms, _ = median_ms(down, args.repeat)
             i_ms, i_res = median_ms(impact, args.repeat)
             same = (
-                {(e["fromEntity"], e["toEntity"]) for e in a_res["upstreamEdges"] + a_res["downstreamEdges"]}
+                {(e["fromEntity"], e["toEntity"]) for e in t_res["upstreamEdges"] + t_res["downstreamEdges"]}
+                == {(e["fromEntity"], e["toEntity"]) for e in a_res["upstreamEdges"] + a_res["downstreamEdges"]}
                 == {
                     (e["fromEntity"], e["toEntity"])
                     for e in l_res["upstreamEdges"] + l_res["downstreamEdges"]
@@ -266,8 +319,12 @@ def main() -> None:
                 "root": label,
                 "fqn": root.fqn,
                 "nodes_now": len(r_res["nodes"]),
-                "nodes_then": len(a_res["nodes"]),
+                "nodes_then": len(t_res["nodes"]),
                 "read_ms": r_ms,
+                "temporal_ms": t_ms,
+                "temporal_ratio": t_ms / r_ms,
+                "temporal_cold_ms": tc_ms,
+                "temporal_cold_ratio": tc_ms / r_ms,
                 "asof_ms": a_ms,
                 "asof_ratio": a_ms / r_ms,
                 "asof_cold_ms": c_ms,
@@ -287,13 +344,15 @@ def main() -> None:
             }
             rows.append(row)
             log(
-                f"{label} {root.fqn}: read {r_ms:.1f} ms, as-of {a_ms:.1f} ms ({a_ms / r_ms:.2f}x; "
+                f"{label} {root.fqn}: read {r_ms:.1f} ms, temporal {t_ms:.1f} ms ({t_ms / r_ms:.2f}x; cold "
+                f"{tc_ms:.1f} ms {tc_ms / r_ms:.2f}x), delta {a_ms:.1f} ms ({a_ms / r_ms:.2f}x; "
                 f"cold {c_ms:.1f} ms {c_ms / r_ms:.2f}x; log {l_ms:.0f} ms; snapshot {s_ms:.1f} ms "
                 f"{s_ms / r_ms:.2f}x, cold {sc_ms:.1f} ms {sc_ms / r_ms:.2f}x, new instant {sn_ms:.1f} ms "
                 f"{sn_ms / r_ms:.2f}x; agree {same}), "
                 f"impact {i_ms:.1f} ms vs down-read {d_ms:.1f} ms ({i_ms / d_ms:.2f}x, {len(i_res.rows)} columns)"
             )
     print(report(rows, args, store, marks))
+    print(f"\n{index_note}")
     print(f"\n{snap_note}; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     if args.json:
         args.json.write_text(
@@ -302,6 +361,8 @@ def main() -> None:
                     "rows": rows,
                     "marks": marks,
                     "snapshot": snap_note,
+                    "index": index_note,
+                    "loadavg_end": os.getloadavg(),
                     "args": vars(args) | {"json": str(args.json)},
                 },
                 default=str,
@@ -315,12 +376,14 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, store: Store, m
         f"{args.assets:,} assets, {args.edges:,} edges, {args.changes} history edits, store {store.dialect}, "
         f"depth {DEPTH}, median of {args.repeat}",
         "",
-        "| root | nodes now / then | read ms | as-of ms | as-of / read | as-of cold ms | cold / read | as-of (log strategy) ms | snapshot ms | snapshot / read | snapshot cold ms | snapshot cold / read | snapshot new instant ms | new instant / read | down read ms | column impact ms | impact / down read | impacted columns |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| root | nodes now / then | read ms | as-of (temporal) ms | temporal / read | temporal cold ms | temporal cold / read | as-of (delta) ms | delta / read | delta cold ms | delta cold / read | as-of (log strategy) ms | snapshot ms | snapshot / read | snapshot cold ms | snapshot cold / read | snapshot new instant ms | new instant / read | down read ms | column impact ms | impact / down read | impacted columns |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['root']} {r['fqn']} | {r['nodes_now']} / {r['nodes_then']} | {r['read_ms']:.1f} | {r['asof_ms']:.1f} | "
+            f"| {r['root']} {r['fqn']} | {r['nodes_now']} / {r['nodes_then']} | {r['read_ms']:.1f} | "
+            f"{r['temporal_ms']:.1f} | {r['temporal_ratio']:.2f}x | {r['temporal_cold_ms']:.1f} | {r['temporal_cold_ratio']:.2f}x | "
+            f"{r['asof_ms']:.1f} | "
             f"{r['asof_ratio']:.2f}x | {r['asof_cold_ms']:.1f} | {r['asof_cold_ratio']:.2f}x | {r['asof_log_ms']:.0f} | "
             f"{r['snap_ms']:.1f} | {r['snap_ratio']:.2f}x | {r['snap_cold_ms']:.1f} | {r['snap_cold_ratio']:.2f}x | "
             f"{r['snap_new_instant_ms']:.1f} | {r['snap_new_instant_ratio']:.2f}x | {r['down_read_ms']:.1f} | {r['impact_ms']:.1f} | "
@@ -331,6 +394,8 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, store: Store, m
         if sel:
             lines.append(
                 f"| **{label} median** | | {statistics.median(r['read_ms'] for r in sel):.1f} | "
+                f"{statistics.median(r['temporal_ms'] for r in sel):.1f} | {statistics.median(r['temporal_ratio'] for r in sel):.2f}x | "
+                f"{statistics.median(r['temporal_cold_ms'] for r in sel):.1f} | {statistics.median(r['temporal_cold_ratio'] for r in sel):.2f}x | "
                 f"{statistics.median(r['asof_ms'] for r in sel):.1f} | {statistics.median(r['asof_ratio'] for r in sel):.2f}x | "
                 f"{statistics.median(r['asof_cold_ms'] for r in sel):.1f} | {statistics.median(r['asof_cold_ratio'] for r in sel):.2f}x | "
                 f"{statistics.median(r['asof_log_ms'] for r in sel):.0f} | "
