@@ -4,7 +4,9 @@ The state at time T is what the entries with `at <= T` say, in `seq` order:
 
 - a pair (from, to) existed at T when its last `edge_add`/`edge_remove` at or before T is an add;
 - the details of each (pair, source) are those of its last `details_put` at or before T, unless a
-  `details_remove` came after it;
+  `details_remove` came after it; an `edge_add` with a `source` is also the `details_put` of that
+  source (the store writes a new pair's first details in its `edge_add` entry; logs written before
+  that have `edge_add` without a source, followed by a `details_put`);
 - an asset was deleted at T when its last `asset_delete`/`asset_restore`/`asset_purge` at or before
   T is a delete.
 
@@ -54,6 +56,8 @@ from headwater.store import schema as s
 
 EDGE_KINDS = ("edge_add", "edge_remove")
 DETAIL_KINDS = ("details_put", "details_remove")
+# entries that put details: `details_put`, and `edge_add` when it carries a source (see above)
+PUT_KINDS = ("details_put", "edge_add")
 ASSET_KINDS = ("asset_delete", "asset_restore", "asset_purge")
 DELTA_LIMIT = 200_000  # entries after T up to which the delta strategy is used
 CHUNK = 500
@@ -135,7 +139,7 @@ def details_at(store: Store, pairs: Sequence[Pair], at: int) -> dict[Pair, list[
     """Details per source of each pair as of `at`, from the log (pairs the log never mentions are absent)."""
     last: dict[tuple[int, int, str], tuple[int, str, str | None]] = {}
     for r in _pair_history(store, pairs, ("seq", "from_pk", "to_pk", "source", "kind", "details", "at")):
-        if r.kind in DETAIL_KINDS and r.at <= at:
+        if r.at <= at and (r.kind in DETAIL_KINDS or (r.kind == "edge_add" and r.source is not None)):
             key = (r.from_pk, r.to_pk, r.source or "")
             prev = last.get(key)
             if prev is None or r.seq > prev[0]:
@@ -143,7 +147,7 @@ def details_at(store: Store, pairs: Sequence[Pair], at: int) -> dict[Pair, list[
     out: dict[Pair, list[LineageDetails]] = {}
     for (f, t, _src), (_, kind, text) in last.items():
         bucket = out.setdefault((f, t), [])
-        if kind == "details_put" and text:
+        if kind in PUT_KINDS and text:
             bucket.append(LineageDetails.model_validate_json(text))
     for bucket in out.values():
         bucket.sort(key=lambda d: d.updatedAt or 0)
@@ -408,7 +412,7 @@ class AsOfGraph:
                 for r in conn.execute(
                     select(log.c.from_pk, log.c.to_pk).where(
                         and_(
-                            log.c.kind == "details_put",
+                            log.c.kind.in_(PUT_KINDS),
                             _unindexed(log.c.at) <= self.at,
                             log.c.details.like(f"%{pipeline.id}%"),
                         )

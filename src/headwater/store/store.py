@@ -1007,15 +1007,19 @@ class Store:
                 pair = (f, t)
                 existed = pair in existing_pairs
                 result.append(not existed)
-                if not existed and pair not in seen_new:
-                    seen_new.add(pair)
-                    new_pairs.append((f, t, w.description, ts))
-                    log.append((ts, "edge_add", f, t, None, None))
-                elif w.description is not None and existing_pairs.get(pair) != w.description:
-                    desc_updates.append({"b_from": f, "b_to": t, "description": w.description})
                 source = w.details.source.value
                 key = (f, t, source)
                 text = encode.text(w.details, existing_details.get(key) or ts)
+                if not existed and pair not in seen_new:
+                    # a new pair: one row, one log entry (`edge_add` carrying its first details)
+                    seen_new.add(pair)
+                    new_pairs.append((f, t, w.description, ts))
+                    batch_details.add(key)
+                    detail_inserts.append((f, t, source, text, w.pipeline_pk, ts, ts))
+                    log.append((ts, "edge_add", f, t, source, text))
+                    continue
+                if w.description is not None and existing_pairs.get(pair) != w.description:
+                    desc_updates.append({"b_from": f, "b_to": t, "description": w.description})
                 if key in existing_details or key in batch_details:
                     detail_updates.append(
                         {
