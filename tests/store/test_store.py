@@ -178,3 +178,33 @@ def test_resaving_a_soft_deleted_asset_restores_it_in_the_graph(store: Store) ->
     assert traverse(index, pks["a"], upstream_depth=0, downstream_depth=1).nodes == set()
     store.upsert_asset(AssetInput(type=AssetType.TABLE, fqn="pg.db.s.b", name="b"))
     assert traverse(index, pks["a"], upstream_depth=0, downstream_depth=1).nodes == {pks["b"]}
+
+
+def test_details_dump_equals_pydantic_dump() -> None:
+    """The store's direct dump of the usual details shape equals pydantic's (the stored JSON)."""
+    from headwater.store.store import _dump_details
+
+    cases = [
+        LineageDetails(),
+        LineageDetails(source=LineageSource.QUERY_LINEAGE, sqlQuery="select 1 -- zürich ✓", description=""),
+        LineageDetails(
+            columnsLineage=[
+                ColumnLineage(fromColumns=["a.x", "a.y"], toColumn="b.z", function="concat(x, y)"),
+                ColumnLineage(fromColumns=[], toColumn=None),
+                ColumnLineage(fromColumns=["a.x"]),
+            ],
+            createdAt=1,
+            createdBy="me",
+            updatedAt=2,
+            updatedBy="you",
+        ),
+        LineageDetails.model_validate({"sqlQuery": "q", "rows": 2**70}),  # extra field
+        LineageDetails.model_validate({"columnsLineage": [{"fromColumns": ["a"], "toColumn": "b", "x": 1}]}),
+        LineageDetails(pipeline={"id": "p", "type": "pipeline", "nested": {"k": [1, None]}}),
+    ]
+    for details in cases:
+        want = details.model_dump(mode="json", exclude_none=True)
+        want.pop("source")
+        got = _dump_details(details)
+        got.pop("source", None)
+        assert got == want

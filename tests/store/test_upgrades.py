@@ -13,9 +13,10 @@ import json
 import pytest
 from sqlalchemy import text
 
+from headwater.analysis.asof import details_at
 from headwater.analysis.snapshots import snapshot_head
-from headwater.model import AssetInput, AssetType
-from headwater.store import Store, saved_queries
+from headwater.model import AssetInput, AssetType, LineageDetails
+from headwater.store import EdgeWrite, Store, now_ms, saved_queries
 from headwater.store.engine import ScriptDirectory, alembic_config, current_revision, make_engine, migrate
 
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
@@ -69,8 +70,8 @@ def _seed_old_version(url: str, revision: str) -> None:
         conn.execute(text("INSERT INTO edges (from_pk, to_pk, created_at) VALUES (2, 3, :now)"), {"now": now})
         conn.execute(
             text(
-                "INSERT INTO edge_details (from_pk, to_pk, source, details, created_at, updated_at)"
-                " VALUES (2, 3, 'QueryLineage', :d, :now, :now)"
+                "INSERT INTO edge_details (from_pk, to_pk, source, details, pipeline_pk, created_at, updated_at)"
+                " VALUES (2, 3, 'QueryLineage', :d, 1, :now, :now)"
             ),
             {"d": details, "now": now},
         )
@@ -149,5 +150,26 @@ def test_upgrade_from_every_earlier_version_keeps_data(db_url: str, revision: st
         # and the upgraded store keeps working: a new asset gets a fresh pk
         created, _ = store.upsert_asset(AssetInput(type=AssetType.TABLE, fqn=f"{SERVICE}.db.s.t3", name="t3"))
         assert created.pk > 5
+        # the pipeline index is partial from 0700 on, and still finds the pipeline's edges
+        with store.read() as conn:
+            if store.dialect == "sqlite":
+                ddl = conn.execute(
+                    text("SELECT sql FROM sqlite_master WHERE name = 'ix_edge_details_pipeline'")
+                ).scalar_one()
+            else:
+                ddl = conn.execute(
+                    text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_edge_details_pipeline'")
+                ).scalar_one()
+        assert "pipeline_pk IS NOT NULL" in ddl
+        assert store.edges_by_pipeline([1]) == [(2, 3)]
+        # the log as the old version wrote it (edge_add, then details_put) and a new pair as
+        # today's store writes it (one edge_add with the details) read alike as of now
+        store.put_edges([EdgeWrite(t2.pk, created.pk, LineageDetails(sqlQuery="insert into t3 select * from t2"))])
+        kinds = [(e.kind, e.source) for e in store.log_since(0)]
+        assert kinds[:2] == [("edge_add", None), ("details_put", "QueryLineage")]
+        assert kinds[-1] == ("edge_add", "Manual")
+        later = details_at(store, [(t1.pk, t2.pk), (t2.pk, created.pk)], now_ms())
+        assert later[(t1.pk, t2.pk)][0].sqlQuery == "insert into t2 select * from t1"
+        assert later[(t2.pk, created.pk)][0].sqlQuery == "insert into t3 select * from t2"
     finally:
         store.close()

@@ -70,7 +70,13 @@ edge_details = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
 )
-Index("ix_edge_details_pipeline", edge_details.c.pipeline_pk)
+# partial (migration 0700): most details name no pipeline, and lookups are always by a given one
+Index(
+    "ix_edge_details_pipeline",
+    edge_details.c.pipeline_pk,
+    sqlite_where=edge_details.c.pipeline_pk.isnot(None),
+    postgresql_where=edge_details.c.pipeline_pk.isnot(None),
+)
 Index("ix_edge_details_to", edge_details.c.to_pk)
 
 # Append-only log of every lineage change: keeps graph indexes of all processes fresh and lets the

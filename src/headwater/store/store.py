@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from headwater.identity.fqn import quote_name
 from headwater.identity.hierarchy import parent_candidates
 from headwater.model.assets import Asset, AssetInput, ColumnInput
-from headwater.model.lineage import EdgeView, LineageDetails
+from headwater.model.lineage import ColumnLineage, EdgeView, LineageDetails
 from headwater.model.types import AssetType, LineageSource
 from headwater.secrets import SecretBox
 from headwater.store import logwatch
@@ -110,6 +110,14 @@ def dumps_sorted(value: Any) -> str:
         return _dumps_sorted(value)
 
 
+def _json_keys(keys: Sequence[Any]) -> str:
+    """Lookup keys as a JSON array for SQLite's `json_each` (orjson; `json` for what it refuses)."""
+    try:
+        return orjson.dumps(list(keys)).decode()
+    except TypeError:  # orjson.JSONEncodeError: integers beyond 64 bits
+        return json.dumps(list(keys))
+
+
 LOG_LOCK = 727275  # PostgreSQL advisory lock key serialising lineage log appends (see _append_log)
 
 
@@ -129,6 +137,34 @@ class EdgeWrite:
     pipeline_pk: int | None = None
 
 
+def _dump_details(details: LineageDetails) -> dict[str, Any]:
+    """`details.model_dump(mode="json", exclude_none=True)`, built directly for the usual shape.
+
+    Details with extra fields, a pipeline reference (a free-form dict) or column mappings with
+    extra fields go through pydantic; the rest (SQL, column mappings, description, stamps) are
+    plain strings, lists and ints already, and building the dict here is several times faster.
+    `source` is left out: the caller sets it.
+    """
+    if type(details) is not LineageDetails or details.__pydantic_extra__ or details.pipeline is not None:
+        return details.model_dump(mode="json", exclude_none=True)
+    columns = []
+    for cl in details.columnsLineage:
+        if type(cl) is not ColumnLineage or cl.__pydantic_extra__:
+            return details.model_dump(mode="json", exclude_none=True)
+        entry: dict[str, Any] = {"fromColumns": list(cl.fromColumns)}
+        if cl.toColumn is not None:
+            entry["toColumn"] = cl.toColumn
+        if cl.function is not None:
+            entry["function"] = cl.function
+        columns.append(entry)
+    d: dict[str, Any] = {"columnsLineage": columns}
+    for name in ("sqlQuery", "description", "createdAt", "createdBy", "updatedAt", "updatedBy"):
+        value = getattr(details, name)
+        if value is not None:
+            d[name] = value
+    return d
+
+
 class _DetailsText:
     """The stored JSON of edge details for one `put_edges` call.
 
@@ -142,18 +178,21 @@ class _DetailsText:
     def __init__(self, actor: str | None, ts: int) -> None:
         self._actor = actor
         self._ts = ts
-        self._new: dict[int, str] = {}  # id(details) -> text with createdAt == ts
+        # id(details) -> [source value, text with createdAt == ts (None until asked for)]
+        self.known: dict[int, list[Any]] = {}
 
     def text(self, details: LineageDetails, created_at: int) -> str:
         if created_at == self._ts:
-            text = self._new.get(id(details))
-            if text is None:
-                text = self._new[id(details)] = self._encode(details, created_at)
-            return text
+            info = self.known.get(id(details))
+            if info is None:
+                info = self.known[id(details)] = [details.source.value, None]
+            if info[1] is None:
+                info[1] = self._encode(details, created_at)
+            return str(info[1])
         return self._encode(details, created_at)
 
     def _encode(self, details: LineageDetails, created_at: int) -> str:
-        d = details.model_dump(mode="json", exclude_none=True)
+        d = _dump_details(details)
         d["source"] = details.source.value
         d["createdAt"] = created_at
         d["createdBy"] = d.get("createdBy") or self._actor
@@ -615,7 +654,7 @@ class Store:
         out: list[Row[Any]] = []
         for chunk in _chunks(unique, KEY_CHUNK):
             if self.dialect == "sqlite":
-                params: dict[str, Any] = {"keys": json.dumps(list(chunk))}
+                params: dict[str, Any] = {"keys": _json_keys(chunk)}
             else:
                 params = {"ka": [k[0] for k in chunk], "kb": [k[1] for k in chunk]}
             out.extend(conn.execute(stmt, params).all())
@@ -1001,15 +1040,25 @@ class Store:
         result: list[bool] = []
         batch_details: set[tuple[int, int, str]] = set()
         encode = _DetailsText(actor, ts)
+        known = encode.known
         with _gc_paused():  # only while rows are built: not across lock waits or SQL
             for w in writes:
                 f, t = w.from_pk, w.to_pk
                 pair = (f, t)
                 existed = pair in existing_pairs
                 result.append(not existed)
-                source = w.details.source.value
+                details = w.details
+                info = known.get(id(details))  # source and new-edge text, once per details object
+                if info is None:
+                    info = known[id(details)] = [details.source.value, None]
+                source = info[0]
                 key = (f, t, source)
-                text = encode.text(w.details, existing_details.get(key) or ts)
+                if existed and key in existing_details:
+                    text = encode.text(details, existing_details[key] or ts)
+                else:
+                    text = info[1]
+                    if text is None:
+                        text = encode.text(details, ts)
                 if not existed and pair not in seen_new:
                     # a new pair: one row, one log entry (`edge_add` carrying its first details)
                     seen_new.add(pair)
