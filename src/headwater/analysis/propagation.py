@@ -312,7 +312,7 @@ class Propagator:
         """The scope of the lineage changes after log `seq` and the hand edits of assets after
         `since_ms`; None when there are so many that a full recompute is cheaper."""
         changed: set[int] = set()
-        entries = self.store.log_since(seq, limit=INCREMENTAL_LIMIT + 1)
+        entries = self.store.log_since(seq, limit=INCREMENTAL_LIMIT + 1, details=False)
         if len(entries) > INCREMENTAL_LIMIT:
             return None
         for e in entries:

@@ -229,7 +229,7 @@ class GraphIndex:
             while True:
                 # read the head first: an edge entry committed after it is found next time
                 head = self.store.max_log_seq()
-                entries = self.store.log_since(self._seq, _EDGE_KINDS)
+                entries = self.store.log_since(self._seq, _EDGE_KINDS, details=False)
                 if not entries:
                     # skip past non-edge entries so the next freshness check is cheap
                     self._seq = max(self._seq, head)

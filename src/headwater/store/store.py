@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 import orjson
-from sqlalchemy import Row, Table, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Row, Table, and_, bindparam, delete, func, insert, literal_column, or_, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -1429,12 +1429,19 @@ class Store:
                     self._log_watch = LogWatch(self.engine)
         return self._log_watch
 
-    def log_since(self, seq: int, kinds: Sequence[str] | None = None, limit: int = 100_000) -> list[LogEntry]:
-        stmt = select(s.lineage_log).where(s.lineage_log.c.seq > seq)
+    def log_since(
+        self, seq: int, kinds: Sequence[str] | None = None, limit: int = 100_000, *, details: bool = True
+    ) -> list[LogEntry]:
+        """Log entries after `seq`, in order; `details=False` leaves out the details text (None),
+        for readers that only follow the edge set (a new pair's `edge_add` carries its details)."""
+        log = s.lineage_log
+        columns = [log.c.seq, log.c.at, log.c.kind, log.c.from_pk, log.c.to_pk, log.c.source]
+        stmt = select(*columns, log.c.details if details else literal_column("NULL").label("details"))
+        stmt = stmt.where(log.c.seq > seq)
         if kinds:
-            stmt = stmt.where(s.lineage_log.c.kind.in_(list(kinds)))
+            stmt = stmt.where(log.c.kind.in_(list(kinds)))
         with self.read() as conn:
-            rows = conn.execute(stmt.order_by(s.lineage_log.c.seq).limit(limit)).all()
+            rows = conn.execute(stmt.order_by(log.c.seq).limit(limit)).all()
         return [LogEntry(r.seq, r.at, r.kind, r.from_pk, r.to_pk, r.source, r.details) for r in rows]
 
     def count(self, table: str) -> int:
