@@ -90,7 +90,7 @@ def _answers(store: Store, pks: dict[str, int], marks: list[int]) -> dict[str, A
         out[f"exist {i}"] = exist
         details = details_at(store, pairs, at)
         out[f"details {i}"] = {p: [x.model_dump() for x in ds] for p, ds in sorted(details.items())}
-        for strategy in ("delta", "log", "snapshot"):
+        for strategy in ("temporal", "delta", "log", "snapshot"):
             graph = AsOfGraph.open(store, index, at, strategy=strategy)
             walk = traverse_as_of(
                 graph, pks["a"], upstream_depth=3, downstream_depth=3, node_limit=100, include_deleted=True

@@ -6,7 +6,7 @@ PostgreSQL answer from a partial index `WHERE pipeline_pk IS NOT NULL`. Rebuildi
 carries every existing row (it is derived from `edge_details`).
 
 Revision ID: 0700_partial_pipeline_index
-Revises: 0600_lineage_snapshots
+Revises: 0710_log_changes_index
 Create Date: 2026-11-22
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0700_partial_pipeline_index"
-down_revision: str | None = "0600_lineage_snapshots"
+down_revision: str | None = "0710_log_changes_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
