@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from headwater.atlan.directory import stable_id
 from headwater.cli.main import app as cli_app
-from tests.helpers import LiveServer
+from tests.helpers import LiveServer, report_figure
 
 GUARDED = "default/snowflake/1700000101"  # admins: jsmith, group data_eng, the $admin role
 BY_ROLE = "default/snowflake/1700000102"  # admins: every $member (editor)
@@ -217,6 +217,11 @@ def test_openmetadata_api_writes_obey_connection_admins(server: LiveServer) -> N
                 json=patch,
                 headers={"Content-Type": "application/json-patch+json"},
             ),
+            "PATCH moving an asset into the connection": api.patch(
+                f"/api/v1/tables/{ids['F1']}",
+                json=[{"op": "replace", "path": "/connectionQualifiedName", "value": GUARDED}],
+                headers={"Content-Type": "application/json-patch+json"},
+            ),
             "DELETE entity by id": api.delete(f"/api/v1/tables/{ids['G1']}", params={"hardDelete": "true"}),
             "DELETE entity by name": api.delete(f"/api/v1/tables/name/{g1_qn}"),
             "PUT entity under the connection's schema": api.put(
@@ -252,6 +257,10 @@ def test_openmetadata_api_writes_obey_connection_admins(server: LiveServer) -> N
         assert api.put("/api/v1/lineage", json=_edge(ids["F1"], ids["F2"])).status_code == 200
         assert api.delete(f"/api/v1/lineage/table/{ids['F1']}/table/{ids['F2']}").status_code == 200
     assert snapshot() == before  # nothing the outsider tried happened
+    report_figure(
+        f"per-connection admins, OpenMetadata-style API on {server.store.dialect}: {len(refusals)} writes by "
+        f"an editor outside the connection's admins refused with 403, 0 of them changed anything"
+    )
 
     jsmith = tokens.create("editor", "jsmith-laptop", user="jsmith")
     with _client(server, jsmith) as api:
