@@ -33,6 +33,8 @@ from tests.helpers import free_port, report_figure
 TOTAL = int(os.environ.get("HEADWATER_CRASH_REQUESTS", "10000"))
 CLIENTS = 4
 KILLS = int(os.environ.get("HEADWATER_CRASH_KILLS", "5"))
+# where the kills fall: new each run; the figure names the seed, HEADWATER_CRASH_SEED replays it
+SEED = int(os.environ.get("HEADWATER_CRASH_SEED") or random.randrange(1_000_000))
 EDIT_EVERY = 5  # one request in five is a lineage edit, the rest OpenLineage events
 CLI = [sys.executable, "-m", "headwater.cli.main"]
 
@@ -178,7 +180,7 @@ def _run(
                     time.sleep(0.05)
 
     kills: list[int] = []  # how many requests were acknowledged when each kill fell
-    rng = random.Random(11)
+    rng = random.Random(SEED)
     kill_points = sorted(rng.sample(range(TOTAL // 20, TOTAL * 19 // 20), KILLS))
 
     def killer() -> None:
@@ -228,7 +230,7 @@ def _run(
         f"crash safety (HTTP) on {db_url.split(':')[0]}: {TOTAL} requests ({TOTAL - len(edits)} OpenLineage "
         f"events, {len(edits)} lineage edits) from {CLIENTS} clients; {attempts['sent']} sent, {len(acked)} "
         f"acknowledged, {attempts['failed']} refused or cut off ({attempts['5xx']} 5xx) around "
-        f"{len(kills)} SIGKILLs (at {', '.join(map(str, kills))} acknowledged); {len(found)} found, "
+        f"{len(kills)} SIGKILLs (at {', '.join(map(str, kills))} acknowledged; seed {SEED}); {len(found)} found, "
         f"{len(set(edge_names) - expected)} extra, {duplicates + run_duplicates} duplicates; {elapsed:.0f}s"
     )
     assert len(acked) == TOTAL
