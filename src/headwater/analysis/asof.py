@@ -116,14 +116,14 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 def _pair_history(store: Store, pairs: Sequence[Pair], columns: Sequence[str]) -> list[Any]:
     """Every log entry of each pair, one `ix_lineage_log_pair` lookup per pair (SQLite reads a
     `(from_pk, to_pk) IN (...)` list with a scan of the whole log; the store joins keys instead)."""
-    with store.read() as conn:
+    with store._quick_read() as conn:  # the read's shared connection, inside `shared_reads()`
         return store._rows_matching(conn, "lineage_log", ("from_pk", "to_pk"), pairs, columns)
 
 
 def _touched_after(store: Store, pairs: Sequence[Pair], at: int) -> set[Pair]:
     """The pairs with a log entry after `at`: only their details may differ from the current ones
     (a pair found on the graph as of `at` with no entry since still has the details it had)."""
-    with store.read() as conn:
+    with store._quick_read() as conn:
         rows = store._rows_matching(
             conn,
             "lineage_log",
@@ -545,12 +545,13 @@ def build_as_of_view(
                 down_pairs.append((f, t))
                 node_pks.add(t)
                 depth.setdefault(t, 1)
-    edges = graph.edges(up_pairs + down_pairs)
-    found = store.get_assets_by_pks(node_pks - {root.pk})
-    gone = node_pks - {root.pk} - set(found)
-    if gone:  # hard-deleted since T: shown as they were when purged
-        found.update(store.purged_assets(gone, at))
-    graph.prefetch_deleted(found)
+    with store.shared_reads():  # one pooled connection for the lookups, as the current read
+        edges = graph.edges(up_pairs + down_pairs)
+        found = store.get_assets_by_pks(node_pks - {root.pk})
+        gone = node_pks - {root.pk} - set(found)
+        if gone:  # hard-deleted since T: shown as they were when purged
+            found.update(store.purged_assets(gone, at))
+        graph.prefetch_deleted(found)
     assets = {pk: _as_then(a, graph.is_deleted(pk)) for pk, a in found.items()}
     view = LineageView(root=_as_then(root, root_deleted), nodes=assets, depth=depth, truncated=truncated)
     known = {root.pk, *assets}
