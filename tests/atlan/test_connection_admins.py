@@ -193,6 +193,32 @@ def test_openmetadata_api_writes_obey_connection_admins(server: LiveServer) -> N
         assert admin.put("/api/v1/lineage", json=_edge(ids["G1"], ids["G2"])).status_code == 200
         soft = admin.put("/api/v1/lineage", json=_edge(ids["F1"], ids["G2"]))
         assert soft.status_code == 200
+        # edges into a free table whose other end is guarded: one manual, one powered by a pipeline
+        assert admin.put("/api/v1/lineage", json=_edge(ids["G1"], ids["F2"])).status_code == 200
+        service = {"name": "airflow_admins", "serviceType": "Airflow"}
+        assert admin.put("/api/v1/services/pipelineServices", json=service).status_code in (200, 201)
+        made = admin.put("/api/v1/pipelines", json={"name": "load_f1", "service": "airflow_admins"})
+        assert made.status_code in (200, 201), made.text
+        pipeline_id = made.json()["id"]
+        by_pipeline = _edge(ids["G2"], ids["F1"])
+        by_pipeline["edge"]["lineageDetails"] = {
+            "pipeline": {"id": pipeline_id, "type": "pipeline"},
+            "source": "PipelineLineage",
+        }
+        assert admin.put("/api/v1/lineage", json=by_pipeline).status_code == 200
+
+    def free_table_upstreams() -> list[str]:
+        with server.client("admin") as admin:
+            return sorted(
+                e["fromEntity"]
+                for t in ("F1", "F2")
+                for e in admin.get(f"/api/v1/lineage/table/{ids[t]}", params={"upstreamDepth": 1}).json()[
+                    "upstreamEdges"
+                ]
+            )
+
+    free_before = free_table_upstreams()
+    assert free_before == sorted([ids["G1"], ids["G2"]])
 
     def snapshot() -> tuple[dict[str, Any], list[tuple[str, str]]]:
         with server.client("admin") as admin:
@@ -248,6 +274,12 @@ def test_openmetadata_api_writes_obey_connection_admins(server: LiveServer) -> N
                 f"/api/v1/lineage/table/name/{quote(g1_qn, safe='')}/table/name/{quote(g2_qn, safe='')}"
             ),
             "DELETE lineage of a source": api.delete(f"/api/v1/lineage/table/{ids['G2']}/type/Manual"),
+            "DELETE lineage of a source into a free table from a guarded one": api.delete(
+                f"/api/v1/lineage/table/{ids['F2']}/type/Manual"
+            ),
+            "DELETE a pipeline's lineage reaching a guarded table": api.delete(
+                f"/api/v1/lineage/pipeline/{pipeline_id}/type/PipelineLineage"
+            ),
         }
         for what, resp in refusals.items():
             assert resp.status_code == 403, (what, resp.status_code, resp.text)
@@ -257,6 +289,7 @@ def test_openmetadata_api_writes_obey_connection_admins(server: LiveServer) -> N
         assert api.put("/api/v1/lineage", json=_edge(ids["F1"], ids["F2"])).status_code == 200
         assert api.delete(f"/api/v1/lineage/table/{ids['F1']}/table/{ids['F2']}").status_code == 200
     assert snapshot() == before  # nothing the outsider tried happened
+    assert free_table_upstreams() == free_before
     report_figure(
         f"per-connection admins, OpenMetadata-style API on {server.store.dialect}: {len(refusals)} writes by "
         f"an editor outside the connection's admins refused with 403, 0 of them changed anything"

@@ -1238,6 +1238,17 @@ class Store:
             ).all()
             return self._delete_details(conn, [(r.from_pk, to_pk, source) for r in rows], now_ms())
 
+    def upstream_pks_by_source(self, to_pk: int, source: str) -> list[int]:
+        """The assets with an edge into `to_pk` that has details from `source`."""
+        with self.read() as conn:
+            return list(
+                conn.execute(
+                    select(s.edge_details.c.from_pk).where(
+                        s.edge_details.c.to_pk == to_pk, s.edge_details.c.source == source
+                    )
+                ).scalars()
+            )
+
     def delete_edges_by_pipeline(self, pipeline_pk: int) -> int:
         """Remove the details of every edge powered by a pipeline (delete-by-source PipelineLineage)."""
         with self.write() as conn:

@@ -441,12 +441,12 @@ def delete_lineage(request: Request, rest: str, principal: Editor) -> Response:
     sources = {s.value for s in LineageSource}
     if len(seg) == 6 and seg[0] == "source" and seg[1] == "name" and seg[4] == "type":
         root = _root_by_fqn(store, seg[2], seg[3])
-        guard_assets(store, principal, [("entity", root)])
+        _guard_delete_by_source(store, principal, root, seg[5])
         _delete_by_source(store, root, seg[5], sources)
         return Response(status_code=200)
     if len(seg) == 4 and seg[2] == "type":  # no entity type is called "type"
         root = _root_by_id(store, seg[0], seg[1])
-        guard_assets(store, principal, [("entity", root)])
+        _guard_delete_by_source(store, principal, root, seg[3])
         _delete_by_source(store, root, seg[3], sources)
         return Response(status_code=200)
     if len(seg) == 6 and seg[1] == "name" and seg[4] == "name":
@@ -465,6 +465,17 @@ def delete_lineage(request: Request, rest: str, principal: Editor) -> Response:
     if not store.delete_edge(src.pk, dst.pk):
         raise ApiError(404, "Lineage edge not found")
     return Response(status_code=200)
+
+
+def _guard_delete_by_source(store: Store, principal: Principal, root: Asset, source: str) -> None:
+    """Deleting by source changes every edge it removes, so both ends of each are asked about:
+    the pipeline's edges for PipelineLineage, the edges into the entity otherwise."""
+    if source == LineageSource.PIPELINE_LINEAGE.value:
+        pairs = store.edges_by_pipeline([root.pk])
+    else:
+        pairs = [(pk, root.pk) for pk in store.upstream_pks_by_source(root.pk, source)]
+    ends = store.get_assets_by_pks({pk for pair in pairs for pk in pair})
+    guard_assets(store, principal, [("entity", root), *(("edge end", a) for a in ends.values())])
 
 
 def _delete_by_source(store: Store, root: Asset, source: str, sources: set[str]) -> None:
