@@ -6,12 +6,15 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
 from ol_helpers import make_event
 
 from headwater.openlineage.events import (
     EventType,
     EventValidationError,
+    accept_event,
+    accept_json,
     facet,
     parse_event,
     parse_events,
@@ -65,6 +68,45 @@ def test_strict_core_fields(mutate: Any, field: str) -> None:
     with pytest.raises(EventValidationError) as exc:
         parse_event(ev)
     assert exc.value.field == field
+    # the ingest fast path rejects the same events, naming the same field
+    with pytest.raises(EventValidationError) as fast:
+        accept_event(ev)
+    assert (fast.value.field, fast.value.message) == (exc.value.field, exc.value.message)
+
+
+def test_fast_path_accepts_what_parse_accepts(example_events: dict[str, dict[str, Any]]) -> None:
+    """accept_event checks only the core fields, with parse_event's errors; facets (malformed
+    standard ones included) are left for translation, where they are dropped with a warning."""
+    cases = [
+        *example_events.values(),
+        make_event(run_facets={"errorMessage": {"_producer": "p"}}),  # malformed facet: kept
+        {"eventTime": "2025-01-01T00:00:00Z", "producer": "p", "schemaURL": "s", "job": {"namespace": "n"}},
+        {"eventTime": "2025-01-01T00:00:00Z", "producer": "p", "schemaURL": "s", "dataset": {"name": "x"}},
+        {"eventTime": "2025-01-01T00:00:00Z", "producer": "p", "schemaURL": "s"},
+        [make_event()],
+        make_event(inputs=[{"namespace": "x", "name": "y"}, "nope"]),
+    ]
+    for raw in cases:
+        data = orjson.dumps(raw)
+        try:
+            parsed = parse_event(raw)
+        except EventValidationError as exc:
+            with pytest.raises(EventValidationError) as fast:
+                accept_event(raw)
+            assert (fast.value.field, fast.value.message) == (exc.field, exc.message)
+            try:  # without decoding the whole text: the same error, or "decode it yourself"
+                assert accept_json(data) is None
+            except EventValidationError as exc2:
+                assert (exc2.field, exc2.message) == (exc.field, exc.message)
+        else:
+            assert accept_event(raw).kind == parsed.kind
+            ev = accept_json(data)
+            assert ev is not None and ev.kind == parsed.kind and ev.payload == data
+            assert ev.decoded() == raw
+            assert ev.job_name == ((parsed.job.namespace, parsed.job.name) if parsed.job else None)
+            ins, outs = ev.io_names()
+            assert ins == [(d.namespace, d.name) for d in parsed.inputs]
+            assert outs == [(d.namespace, d.name) for d in parsed.outputs]
 
 
 def test_lenient_times_and_facets() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 from ol_helpers import make_event
+from sqlalchemy import text
 
 from headwater.store import Store
 
@@ -215,3 +216,37 @@ def test_conformance_events_over_http(server: Any, api: httpx.Client, example_ev
     with server.store.read() as conn:
         errors = conn.exec_driver_sql("SELECT count(*) FROM raw_events WHERE error IS NOT NULL").scalar_one()
     assert errors == 0
+
+
+def test_fast_lane_answers_like_the_endpoint(server: Any, api: httpx.Client) -> None:
+    """POST /api/v1/lineage with a recently verified token takes the plain-ASGI lane; what it
+    does not handle itself (errors, batches, roles) must answer exactly as the endpoint."""
+    warm = make_event("START", inputs=[ORDERS])
+    assert api.post("/api/v1/lineage", json=warm).status_code == 201  # token now cached
+    body = json.dumps(make_event("COMPLETE", inputs=[ORDERS], outputs=[RAW]), indent=1).encode()
+    r = api.post("/api/v1/lineage", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 201 and r.content == b""
+    assert r.headers.get("x-content-type-options") == "nosniff"  # security headers still added
+    with server.store.read() as conn:
+        stored = conn.exec_driver_sql("SELECT payload FROM raw_events ORDER BY seq DESC LIMIT 1").scalar_one()
+    assert stored.encode() == body  # kept as received, not re-encoded
+    bad = make_event()
+    bad["job"]["namespace"] = ""
+    r = api.post("/api/v1/lineage", json=bad)
+    assert r.status_code == 400 and r.json()["field"] == "job.namespace"
+    r = api.post("/api/v1/lineage", json=[make_event("COMPLETE", inputs=[CUSTOMERS], outputs=[RAW])])
+    assert r.status_code == 200 and r.json()["summary"]["successful"] == 1
+    # a malformed standard facet is accepted and dropped when translated
+    odd = make_event("COMPLETE", inputs=[CUSTOMERS], outputs=[RAW])
+    odd["run"]["facets"] = {"errorMessage": {"_producer": "p", "_schemaURL": "s"}}
+    assert api.post("/api/v1/lineage", json=odd).status_code == 201
+    with server.client("viewer") as viewer:
+        for _ in range(2):  # the second time the viewer's token is cached too
+            assert viewer.post("/api/v1/lineage", json=warm).status_code == 403
+    flush(api)
+    with server.store.read() as conn:
+        errors = conn.exec_driver_sql("SELECT count(*) FROM raw_events WHERE error IS NOT NULL").scalar_one()
+        facets = conn.execute(
+            text("SELECT facets FROM runs WHERE run_id = :r"), {"r": odd["run"]["runId"]}
+        ).scalar_one()
+    assert errors == 0 and "errorMessage" not in json.loads(facets)

@@ -171,6 +171,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.tokens = TokenService(store)
     install_error_handlers(app)
 
+    for mod in modules:  # inside LimitsAndHeaders: body limit and security headers still apply
+        if hasattr(mod, "asgi_middleware"):
+            app.add_middleware(mod.asgi_middleware)
     app.add_middleware(LimitsAndHeaders, max_body_bytes=settings.max_body_bytes)
 
     if settings.cors_origins:

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
+import msgspec
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 log = logging.getLogger(__name__)
@@ -584,6 +585,178 @@ def parse_event(raw: Any, *, trusted: bool = False) -> OpenLineageEvent:
         raw=raw,
         warnings=warnings,
     )
+
+
+@dataclass(slots=True)
+class AcceptedEvent:
+    """An event that passed the core checks of the spec, as it goes into the raw log.
+
+    Only what the spec requires (and what a 400 must name) is checked here; standard
+    facets are validated when the event is translated, where a malformed one is dropped
+    with a warning anyway. ``payload`` is the JSON exactly as received when there is one
+    (stored without re-encoding); ``raw`` is the decoded event when it was decoded (the
+    fast path of :func:`accept_json` does not decode it); ``core`` holds the core fields.
+    """
+
+    kind: EventKind
+    core: dict[str, Any]
+    payload: bytes | None = None
+    raw: dict[str, Any] | None = None
+
+    @property
+    def job_name(self) -> tuple[str, str] | None:
+        job = self.core.get("job") if self.kind != "DatasetEvent" else None
+        return (job["namespace"], job["name"]) if isinstance(job, dict) else None
+
+    def io_names(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """(namespace, name) of the inputs and outputs (already checked to be strings)."""
+        if self.kind == "DatasetEvent":
+            return [], []
+        return (
+            [(d["namespace"], d["name"]) for d in self.core.get("inputs") or []],
+            [(d["namespace"], d["name"]) for d in self.core.get("outputs") or []],
+        )
+
+    def decoded(self) -> dict[str, Any]:
+        """The whole event as JSON values (decoded from the payload when needed)."""
+        if self.raw is None:
+            import orjson
+
+            self.raw = orjson.loads(self.payload or b"null")
+        return self.raw
+
+
+def _check_datasets(raw: Mapping[str, Any], key: str) -> None:
+    value = raw.get(key)
+    if value is None:
+        return
+    if not isinstance(value, list):
+        raise EventValidationError(key, "must be an array")
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise EventValidationError(f"{key}[{i}]", "must be an object")
+        ns, name = item.get("namespace"), item.get("name")
+        if not (isinstance(ns, str) and ns.strip() and isinstance(name, str) and name.strip()):
+            path = f"{key}[{i}]."
+            _text(item, "namespace", path)
+            _text(item, "name", path)
+
+
+def accept_event(raw: Any, payload: bytes | None = None, *, _core: bool = False) -> AcceptedEvent:
+    """The ingest fast path: the core checks of :func:`parse_event` (same errors, same
+    field paths) without building the event or checking facets. An event accepted here
+    is one :func:`parse_event` accepts too."""
+    if not isinstance(raw, dict):
+        raise EventValidationError("$", "event must be a JSON object")
+    event_time = raw.get("eventTime")
+    if event_time is None:
+        raise EventValidationError("eventTime", "field required")
+    try:
+        parse_time(event_time)
+    except ValueError as exc:
+        raise EventValidationError("eventTime", str(exc)) from exc
+    _text(raw, "producer", "")
+    _text(raw, "schemaURL", "")
+    value = raw.get("eventType")
+    if value is not None:
+        if not isinstance(value, str):
+            raise EventValidationError("eventType", "must be a string")
+        if value.upper() not in _EVENT_TYPES:
+            allowed = ", ".join(e.value for e in EventType)
+            raise EventValidationError("eventType", f"must be one of {allowed}, got {value!r}")
+    kind: EventKind
+    if "run" in raw:
+        kind = "RunEvent"
+        run_obj = _object(raw, "run", "")
+        run_id_raw = run_obj.get("runId")
+        if run_id_raw is None:
+            raise EventValidationError("run.runId", "field required")
+        try:
+            uuid.UUID(str(run_id_raw))
+        except ValueError as exc:
+            raise EventValidationError("run.runId", f"must be a UUID, got {run_id_raw!r}") from exc
+    elif "job" in raw:
+        kind = "JobEvent"
+        if "dataset" in raw:
+            raise EventValidationError("dataset", "an event with job and dataset but no run is ambiguous")
+    elif "dataset" in raw:
+        ds = _object(raw, "dataset", "")
+        _text(ds, "namespace", "dataset.")
+        _text(ds, "name", "dataset.")
+        return AcceptedEvent("DatasetEvent", raw, payload, None if _core else raw)
+    else:
+        raise EventValidationError(
+            "run", "field required (or job for a JobEvent, dataset for a DatasetEvent)"
+        )
+    job = _object(raw, "job", "")
+    _text(job, "namespace", "job.")
+    _text(job, "name", "job.")
+    _check_datasets(raw, "inputs")
+    _check_datasets(raw, "outputs")
+    return AcceptedEvent(kind, raw, payload, None if _core else raw)
+
+
+_EVENT_TYPES = frozenset(e.value for e in EventType)
+
+
+class _Named(msgspec.Struct):
+    namespace: Any = None
+    name: Any = None
+
+
+class _RunId(msgspec.Struct):
+    runId: Any = None
+
+
+class _Core(msgspec.Struct):
+    """The fields :func:`accept_event` looks at; everything else is skipped unbuilt."""
+
+    eventTime: Any = None
+    producer: Any = None
+    schemaURL: Any = None
+    eventType: Any = None
+    run: _RunId | msgspec.UnsetType | None = msgspec.UNSET
+    job: _Named | msgspec.UnsetType | None = msgspec.UNSET
+    dataset: _Named | msgspec.UnsetType | None = msgspec.UNSET
+    inputs: list[_Named] | None = None
+    outputs: list[_Named] | None = None
+
+
+_core_decoder = msgspec.json.Decoder(_Core)
+
+
+def _named(obj: _Named | None) -> dict[str, Any] | None:
+    return None if obj is None else {"namespace": obj.namespace, "name": obj.name}
+
+
+def accept_json(data: bytes) -> AcceptedEvent | None:
+    """:func:`accept_event` on a JSON text without decoding all of it: only the core fields
+    are built (a Spark event is ~500 JSON objects, its core ~30), which is most of the cost
+    of accepting an event and of the garbage collections it caused. Raises the same
+    :class:`EventValidationError` as :func:`accept_event`; returns None when the text is
+    not shaped like one event (not JSON, not an object, a core field of another type):
+    decode it and call :func:`accept_event`, which names the problem exactly."""
+    try:
+        c = _core_decoder.decode(data)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    core: dict[str, Any] = {
+        "eventTime": c.eventTime,
+        "producer": c.producer,
+        "schemaURL": c.schemaURL,
+        "eventType": c.eventType,
+    }
+    if c.run is not msgspec.UNSET:
+        core["run"] = None if c.run is None else {"runId": c.run.runId}
+    if c.job is not msgspec.UNSET:
+        core["job"] = _named(c.job)
+    if c.dataset is not msgspec.UNSET:
+        core["dataset"] = _named(c.dataset)
+    if c.inputs is not None:
+        core["inputs"] = [_named(d) for d in c.inputs]
+    if c.outputs is not None:
+        core["outputs"] = [_named(d) for d in c.outputs]
+    return accept_event(core, data, _core=True)
 
 
 def parse_events(raw: Any) -> list[OpenLineageEvent]:

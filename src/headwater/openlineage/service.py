@@ -18,14 +18,15 @@ from concurrent.futures import Future
 
 from sqlalchemy import func, select
 
-from headwater.openlineage.events import OpenLineageEvent
+from headwater.openlineage.events import AcceptedEvent, OpenLineageEvent
 from headwater.openlineage.translate import RAW_KIND_PREFIX, Translator
 from headwater.store import Store
 from headwater.store import schema as s
 
 log = logging.getLogger(__name__)
 
-_Item = tuple[Sequence[OpenLineageEvent], str, "Future[int]"]
+_Events = Sequence[OpenLineageEvent | AcceptedEvent]
+_Item = tuple[_Events, str, "Future[int]"]
 
 
 class IngestService:
@@ -89,7 +90,7 @@ class IngestService:
 
     # ------------------------------------------------------------------ ingest
 
-    def submit(self, events: Sequence[OpenLineageEvent], transport: str) -> Future[int]:
+    def submit(self, events: _Events, transport: str) -> Future[int]:
         """Queue events for durable storage; the future resolves once they are committed."""
         fut: Future[int] = Future()
         if not self.running:
@@ -103,7 +104,7 @@ class IngestService:
         self._queue.put((events, transport, fut))
         return fut
 
-    def store_events(self, events: Sequence[OpenLineageEvent], transport: str) -> int:
+    def store_events(self, events: _Events, transport: str) -> int:
         """Blocking variant of :meth:`submit` for consumers; returns rows actually added."""
         return self.submit(events, transport).result()
 
@@ -125,10 +126,8 @@ class IngestService:
                 items.append(nxt)
                 count += len(nxt[0])
             try:
-                added: list[int] = []
                 with self.store.write() as conn:
-                    for events, transport, _fut in items:
-                        added.append(self.translator.append_raw(events, transport, conn=conn))
+                    added = self.translator.append_groups(conn, [(ev, tp) for ev, tp, _f in items])
             except Exception as exc:
                 log.exception("storing OpenLineage events failed")
                 for _e, _t, fut in items:

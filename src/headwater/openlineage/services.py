@@ -35,7 +35,7 @@ from headwater.ingest.kinesis_consumer import test_connection as kinesis_test
 from headwater.model.assets import Asset
 from headwater.model.types import AssetType
 from headwater.openlineage import tables as olt
-from headwater.openlineage.events import EventValidationError, parse_event
+from headwater.openlineage.events import AcceptedEvent, EventValidationError, accept_event, accept_json
 from headwater.openlineage.service import IngestService
 from headwater.store import Store, now_ms
 
@@ -175,29 +175,27 @@ class BatchIngestor:
         self.stats = stats
 
     def __call__(self, batch: Sequence[ConsumedRecord]) -> None:
-        events = []
+        events: list[AcceptedEvent] = []
         for rec in batch:
             self.stats.messages += 1
             try:
-                raw = orjson.loads(rec.value)
-                ev = parse_event(raw)
+                ev = accept_json(rec.value) or accept_event(orjson.loads(rec.value), rec.value)
             except (ValueError, EventValidationError) as exc:
                 self.stats.invalid += 1
                 log.warning("service %s: skipping invalid message at %s: %s", self.service, rec.position, exc)
                 continue
-            if ev.job is not None and not self.options.pipelineFilterPattern.allows(
-                f"{ev.job.namespace}-{ev.job.name}"
-            ):
+            job = ev.job_name
+            if job is not None and not self.options.pipelineFilterPattern.allows(f"{job[0]}-{job[1]}"):
                 self.stats.filtered += 1
                 continue
-            if not self.options.includeLineage and (ev.inputs or ev.outputs):
-                stripped = {k: v for k, v in ev.raw.items() if k not in ("inputs", "outputs")}
-                ev = parse_event(stripped)
+            if not self.options.includeLineage and ("inputs" in ev.core or "outputs" in ev.core):
+                stripped = {k: v for k, v in ev.decoded().items() if k not in ("inputs", "outputs")}
+                ev = accept_event(stripped)
             events.append(ev)
             if self.options.enableDebugLog:
-                log.info("service %s: event %s from %s", self.service, ev.event_type, rec.position)
+                log.info("service %s: event %s from %s", self.service, ev.core.get("eventType"), rec.position)
         if events:
-            transport = rec.source.split(":", 1)[0]
+            transport = batch[-1].source.split(":", 1)[0]
             self.stats.stored += self.ingest.store_events(events, f"{transport}:{self.service}")
 
 

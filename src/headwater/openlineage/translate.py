@@ -2,8 +2,9 @@
 
 Two steps, so a 2xx can mean "durably stored" while translation runs just after:
 
-1. :meth:`Translator.append_raw` writes each event to the store's ``raw_events`` log
-   (deduplicated by a hash of its canonical JSON) in one transaction.
+1. :meth:`Translator.append_raw` / :meth:`Translator.append_groups` write events to the
+   store's ``raw_events`` log as received (deduplicated by a hash of those bytes), many
+   requests in one transaction.
 2. :meth:`Translator.process_pending` translates unprocessed rows in batches, each batch
    in the same transaction that marks its rows processed, so a crash in between only
    means the batch is translated again — and translation is idempotent.
@@ -38,6 +39,7 @@ from headwater.model.types import AssetType, LineageSource
 from headwater.openlineage import tables as olt
 from headwater.openlineage.events import (
     TERMINAL_STATES,
+    AcceptedEvent,
     Dataset,
     EventType,
     EventValidationError,
@@ -67,7 +69,7 @@ _STATE_PRIORITY = {"OTHER": 0, "START": 1, "RUNNING": 2, "COMPLETE": 3, "ABORT":
 # run facets too large or too noisy to keep on the run row (the raw event keeps them)
 _SKIP_RUN_FACETS = frozenset({"spark.logicalPlan", "spark_unknown", "debug", "spark_properties"})
 _KEEP_JOB_FACETS = ("jobType", "sql", "documentation", "sourceCodeLocation", "ownership", "tags")
-HANDOFF_LIMIT = 4096  # parsed events kept for the translator (each is ~100 KB of objects)
+HANDOFF_LIMIT = 4096  # payloads kept for the translator (bytes as received)
 
 
 def ms(dt: Any) -> int:
@@ -75,7 +77,7 @@ def ms(dt: Any) -> int:
 
 
 def canonical_json(raw: Any) -> str:
-    """Sorted-key compact JSON: the form hashed for deduplication and compared for changes."""
+    """Sorted-key compact JSON: the form compared for changes."""
     try:
         return orjson.dumps(raw, option=orjson.OPT_SORT_KEYS).decode()
     except (TypeError, orjson.JSONEncodeError):  # e.g. integers beyond 64 bits
@@ -83,12 +85,30 @@ def canonical_json(raw: Any) -> str:
 
 
 def loads(text: str | bytes) -> Any:
-    return orjson.loads(text)
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        # the ingest fast path validates JSON with another decoder; if the two ever
+        # disagree on an edge case (e.g. lone surrogates), the standard library decides
+        return json.loads(text)
 
 
-def dedup_key(payload: str) -> str:
-    """Identical events (whatever their key order) share one key: at-least-once → once."""
-    return hashlib.sha256(payload.encode()).hexdigest()
+def dedup_key(payload: str | bytes) -> str:
+    """Key of a stored payload: a retried request or a redelivered message (the same bytes)
+    is stored once, so at-least-once delivery leaves one row."""
+    return hashlib.sha256(payload.encode() if isinstance(payload, str) else payload).hexdigest()
+
+
+def raw_payload(ev: OpenLineageEvent | AcceptedEvent) -> bytes:
+    """The bytes stored for an event: as received when known, else its compact JSON."""
+    payload = getattr(ev, "payload", None)
+    if payload is not None:
+        return bytes(payload)
+    raw = ev.decoded() if isinstance(ev, AcceptedEvent) else ev.raw
+    try:
+        return orjson.dumps(raw)
+    except (TypeError, orjson.JSONEncodeError):  # e.g. integers beyond 64 bits
+        return json.dumps(raw, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
 def _q(name: str) -> str:
@@ -180,61 +200,80 @@ class Translator:
         self._schemas: dict[int, str] = {}  # asset pk -> last schema signature applied
         self._applied: set[tuple[tuple[int, int], Any]] = set()  # (edge, contribution) merged
         self._cll_cache: dict[tuple[int, str], Any] = {}  # (output pk, facet digest) -> mappings
-        # dedup key -> the validated event this process just stored: the translator takes it
-        # from here instead of reading and re-parsing the payload (the log stays the truth;
-        # rows missing here, e.g. after a restart or from another process, are parsed)
-        self._handoff: dict[str, OpenLineageEvent] = {}
+        # dedup key -> the payload of an event this process just stored: the translator takes
+        # it from here instead of reading it back (the log stays the truth; rows missing here,
+        # e.g. after a restart or from another process, are read). Bytes, not decoded JSON:
+        # thousands of decoded events (~500 objects each) made every full garbage collection
+        # of the API process walk millions of objects, a cost paid on the request path.
+        self._handoff: dict[str, bytes] = {}
         self._handoff_lock = threading.Lock()
 
     # ------------------------------------------------------------------ raw log
 
     def append_raw(
-        self, events: Sequence[OpenLineageEvent], transport: str, conn: Connection | None = None
+        self,
+        events: Sequence[OpenLineageEvent | AcceptedEvent],
+        transport: str,
+        conn: Connection | None = None,
     ) -> int:
         """Durably append events to ``raw_events``; duplicates are dropped. Returns rows added."""
-        ts = now_ms()
-        rows: list[dict[str, Any]] = []
-        events_by_key: dict[str, OpenLineageEvent] = {}
-        for ev in events:
-            payload = canonical_json(ev.raw)
-            key = dedup_key(payload)
-            if key in events_by_key:
-                continue
-            events_by_key[key] = ev
-            rows.append(
-                {
-                    "received_at": ts,
-                    # ":w" marks events whose malformed standard facets must be dropped again
-                    "kind": RAW_KIND_PREFIX + ev.kind + (":w" if ev.warnings else ""),
-                    "transport": transport[:40],
-                    "dedup_key": key,
-                    "payload": payload,
-                    "processed_at": None,
-                    "error": None,
-                }
-            )
-        if not rows:
-            return 0
         if conn is not None:
-            return self._insert_raw(conn, rows, events_by_key)
+            return self.append_groups(conn, [(events, transport)])[0]
         with self.store.write() as c:
-            return self._insert_raw(c, rows, events_by_key)
+            return self.append_groups(c, [(events, transport)])[0]
 
-    def _insert_raw(
-        self, conn: Connection, rows: list[dict[str, Any]], events: dict[str, OpenLineageEvent]
-    ) -> int:
-        existing = self._existing_keys(conn, [r["dedup_key"] for r in rows])
-        insert_ignore(conn, s.raw_events, rows, ["dedup_key"])
-        added = [r["dedup_key"] for r in rows if r["dedup_key"] not in existing]
+    def append_groups(
+        self, conn: Connection, groups: Sequence[tuple[Sequence[OpenLineageEvent | AcceptedEvent], str]]
+    ) -> list[int]:
+        """Append the events of several requests in one statement per 500 rows (group commit:
+        the caller commits once). Returns, per group, how many of its events were new.
+
+        The payload is stored as received (:class:`AcceptedEvent`); the dedup key is a hash
+        of those bytes, so a retried request or a redelivered message is stored once."""
+        ts = now_ms()
+        rows: list[tuple[Any, ...]] = []
+        owner: dict[str, int] = {}  # dedup key -> index of the group that brought it first
+        payloads: dict[str, bytes] = {}
+        for g, (events, transport) in enumerate(groups):
+            tp = transport[:40]
+            for ev in events:
+                payload = raw_payload(ev)
+                key = dedup_key(payload)
+                if key in owner:
+                    continue
+                owner[key] = g
+                payloads[key] = payload
+                rows.append((ts, RAW_KIND_PREFIX + ev.kind, tp, key, payload.decode()))
+        added_by = [0] * len(groups)
+        if not rows:
+            return added_by
+        existing = self._existing_keys(conn, list(owner))
+        fresh = [r for r in rows if r[3] not in existing]
+        pg = conn.dialect.name == "postgresql"
+        mark = "%s" if pg else "?"
+        head = (
+            "INSERT INTO" if pg else "INSERT OR IGNORE INTO"
+        ) + " raw_events (received_at, kind, transport, dedup_key, payload) VALUES "
+        tail = " ON CONFLICT (dedup_key) DO NOTHING" if pg else ""
+        one = "(" + ",".join([mark] * 5) + ")"
+        for i in range(0, len(fresh), 500):
+            chunk = fresh[i : i + 500]
+            # one multi-row statement, not executemany: one round trip (and, on SQLite, one
+            # release of the GIL instead of one per row, each waiting to be taken back)
+            conn.exec_driver_sql(
+                head + ",".join([one] * len(chunk)) + tail, tuple(v for r in chunk for v in r)
+            )
+        for r in fresh:
+            added_by[owner[r[3]]] += 1
         with self._handoff_lock:
             # a rolled-back insert leaves an entry no row will claim: the oldest go first
-            overflow = len(self._handoff) + len(added) - HANDOFF_LIMIT
+            overflow = len(self._handoff) + len(fresh) - HANDOFF_LIMIT
             if overflow > 0:
                 for key in list(self._handoff)[:overflow]:
                     del self._handoff[key]
-            for key in added[:HANDOFF_LIMIT]:
-                self._handoff[key] = events[key]
-        return len(added)
+            for r in fresh[:HANDOFF_LIMIT]:
+                self._handoff[r[3]] = payloads[r[3]]
+        return added_by
 
     @staticmethod
     def _existing_keys(conn: Connection, keys: list[str]) -> set[str]:
@@ -283,13 +322,14 @@ class Translator:
             missing = [seq for seq, ev in known.items() if ev is None]
             payloads = self._payloads(conn, missing)
             for row in rows:
-                ev = known[row.seq]
-                if ev is None:
-                    try:
-                        ev = parse_event(loads(payloads[row.seq]), trusted=not row.kind.endswith(":w"))
-                    except (EventValidationError, ValueError, KeyError) as exc:
-                        bad[row.seq] = str(exc)
-                        continue
+                # standard facets are checked here, not when the event was accepted: a
+                # malformed one is dropped with a warning (logged now)
+                try:
+                    data = known[row.seq]
+                    ev = parse_event(loads(data if data is not None else payloads[row.seq]))
+                except (EventValidationError, ValueError, KeyError) as exc:
+                    bad[row.seq] = str(exc)
+                    continue
                 events.append(ev)
                 if row.transport.startswith(ATLAN_TRANSPORT_PREFIX):
                     atlan_events.append(ev)

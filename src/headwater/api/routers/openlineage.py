@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 from headwater.api.auth import Editor, Viewer
 from headwater.api.deps import settings_of, store_of
 from headwater.api.errors import ApiError, error_response, limit_exceeded
-from headwater.openlineage.events import EventValidationError, OpenLineageEvent, parse_event
+from headwater.openlineage.events import AcceptedEvent, EventValidationError, accept_event, accept_json
 from headwater.openlineage.marquez import MarquezReader, NotFound
 from headwater.openlineage.service import IngestService
 
@@ -71,6 +71,11 @@ def on_shutdown(app: FastAPI) -> None:
 
 async def _json_body(request: Request) -> Any:
     """The request body as JSON, gunzipped when sent with ``Content-Encoding: gzip``."""
+    return _loads(await _body_bytes(request))
+
+
+async def _body_bytes(request: Request) -> bytes:
+    """The request body, gunzipped when sent with ``Content-Encoding: gzip``."""
     body = await request.body()
     limit = settings_of(request).max_body_bytes
     encoding = request.headers.get("content-encoding", "").lower().strip()
@@ -88,24 +93,41 @@ async def _json_body(request: Request) -> Any:
             raise ApiError(413, f"Decompressed body exceeds {limit} bytes (HEADWATER_MAX_BODY_BYTES)")
     if not body.strip():
         raise ApiError(400, "Empty body: send one OpenLineage event as JSON")
+    return body
+
+
+def _loads(body: bytes) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise ApiError(400, f"Invalid JSON in request body: {exc}") from None
 
 
+async def _one_event(request: Request) -> AcceptedEvent | Any:
+    """One event from the body, accepted (core fields checked) without decoding all of it;
+    a body that is not one plausible event is decoded and returned as is (a batch sent to a
+    single-event path) or raises what :func:`accept_event` says is wrong."""
+    data = await _body_bytes(request)
+    ev = accept_json(data)
+    if ev is not None:
+        return ev
+    body = _loads(data)
+    if isinstance(body, list):
+        return body
+    return accept_event(body, data)
+
+
 def _invalid(exc: EventValidationError) -> JSONResponse:
     return error_response(400, f"Invalid OpenLineage event: {exc.field}: {exc.message}", field=exc.field)
 
 
-async def _store(request: Request, events: list[OpenLineageEvent], transport: str) -> int:
+async def _store(request: Request, events: list[AcceptedEvent], transport: str) -> int:
     fut = ingest_service(request.app).submit(events, transport)
     return await asyncio.wrap_future(fut)
 
 
-def _edge_count(ev: OpenLineageEvent) -> int:
-    ins = {(d.namespace, d.name) for d in ev.inputs}
-    outs = {(d.namespace, d.name) for d in ev.outputs}
+def _edge_count(ev: AcceptedEvent) -> int:
+    ins, outs = (set(x) for x in ev.io_names())
     return len([1 for i in ins for o in outs if i != o])
 
 
@@ -123,17 +145,97 @@ def _batch_items(body: Any, *, om: bool) -> list[Any]:
     return body
 
 
-def _validate_all(items: list[Any]) -> tuple[list[OpenLineageEvent], list[dict[str, Any]]]:
-    good: list[OpenLineageEvent] = []
+def _validate_all(items: list[Any]) -> tuple[list[AcceptedEvent], list[dict[str, Any]]]:
+    good: list[AcceptedEvent] = []
     failed: list[dict[str, Any]] = []
     for i, item in enumerate(items):
         try:
-            good.append(parse_event(item))
+            good.append(accept_event(item))
         except EventValidationError as exc:
             failed.append(
                 {"index": i, "reason": f"{exc.field}: {exc.message}", "field": exc.field, "retriable": False}
             )
     return good, failed
+
+
+# --------------------------------------------------------------------------- fast lane
+
+_CREATED = {
+    "type": "http.response.start",
+    "status": 201,
+    "headers": [(b"content-length", b"0")],
+}
+_EMPTY = {"type": "http.response.body", "body": b""}
+
+
+class IngestFastLane:
+    """``POST /api/v1/lineage`` (the client's default path) in plain ASGI.
+
+    A producer sends thousands of events a second there; FastAPI's routing, dependency
+    injection and request objects cost more per request than accepting the event does.
+    Only the plain case is answered here: a bearer token verified recently (the token
+    cache) whose role may write and that is not scoped, an uncompressed body that is one
+    event passing the core checks. Everything else (other paths, gzip, batches, invalid
+    events, unknown tokens, store errors) goes on to the FastAPI endpoint below with the
+    body replayed, which answers exactly as before.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != "/api/v1/lineage" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        fastapi_app = scope["app"]
+        state = fastapi_app.state
+        token = None
+        plain = state.settings.auth
+        for key, value in scope["headers"]:
+            if key == b"authorization":
+                scheme, _, rest = value.partition(b" ")
+                token = rest.strip().decode("latin-1") if scheme.lower() == b"bearer" else None
+            elif key == b"content-encoding":
+                plain = False
+        principal = state.tokens.cached(token) if plain and token else None
+        if principal is None or not principal.allows("editor") or principal.scope:
+            await self.app(scope, receive, send)
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # client gone
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        try:
+            ev = accept_json(body)
+        except EventValidationError:
+            ev = None
+        if ev is not None:
+            try:
+                await asyncio.wrap_future(ingest_service(fastapi_app).submit([ev], "http"))
+            except Exception:
+                ev = None  # the endpoint tries again and reports the error its own way
+            else:
+                await send(_CREATED)
+                await send(_EMPTY)
+                return
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+asgi_middleware = IngestFastLane
 
 
 # --------------------------------------------------------------------------- ingest endpoints
@@ -143,13 +245,12 @@ def _validate_all(items: list[Any]) -> tuple[list[OpenLineageEvent], list[dict[s
     "/api/v1/lineage", status_code=201, summary="Ingest one OpenLineage event (client default path)"
 )
 async def post_lineage(request: Request, _: Editor) -> Response:
-    body = await _json_body(request)
-    if isinstance(body, list):  # lenient: a batch sent to the single-event path
-        return await post_lineage_batch_items(request, body)
     try:
-        ev = parse_event(body)
+        ev = await _one_event(request)
     except EventValidationError as exc:
         return _invalid(exc)
+    if isinstance(ev, list):  # lenient: a batch sent to the single-event path
+        return await post_lineage_batch_items(request, ev)
     await _store(request, [ev], "http")
     return Response(status_code=201)
 
@@ -190,9 +291,10 @@ async def post_lineage_batch(request: Request, _: Editor) -> JSONResponse:
     "/api/v1/openlineage/lineage", summary="Ingest one OpenLineage event (OpenMetadata's path)"
 )
 async def post_om_lineage(request: Request, _: Editor) -> JSONResponse:
-    body = await _json_body(request)
     try:
-        ev = parse_event(body)
+        ev = await _one_event(request)
+        if isinstance(ev, list):
+            ev = accept_event(ev)  # "event must be a JSON object"
     except EventValidationError as exc:
         return _invalid(exc)
     await _store(request, [ev], "http:openmetadata")
@@ -238,12 +340,15 @@ async def post_om_lineage_batch(request: Request, _: Editor) -> JSONResponse:
     "/events/openlineage/{connector}/api/v1/lineages", status_code=202, include_in_schema=False
 )
 async def post_atlan_lineage(request: Request, connector: str, _: Editor) -> Response:
-    body = await _json_body(request)
+    try:
+        body = await _one_event(request)
+    except EventValidationError as exc:
+        return _invalid(exc)
     items = body if isinstance(body, list) else [body]
-    events: list[OpenLineageEvent] = []
+    events: list[AcceptedEvent] = []
     for i, item in enumerate(items):
         try:
-            events.append(parse_event(item))
+            events.append(item if isinstance(item, AcceptedEvent) else accept_event(item))
         except EventValidationError as exc:
             if isinstance(body, list):
                 exc = EventValidationError(f"[{i}].{exc.field}", exc.message)
