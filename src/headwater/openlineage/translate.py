@@ -247,45 +247,36 @@ class Translator:
         added_by = [0] * len(groups)
         if not rows:
             return added_by
-        existing = self._existing_keys(conn, list(owner))
-        fresh = [r for r in rows if r[3] not in existing]
         pg = conn.dialect.name == "postgresql"
         mark = "%s" if pg else "?"
         head = (
-            "INSERT INTO" if pg else "INSERT OR IGNORE INTO"
-        ) + " raw_events (received_at, kind, transport, dedup_key, payload) VALUES "
-        tail = " ON CONFLICT (dedup_key) DO NOTHING" if pg else ""
+            ("INSERT INTO" if pg else "INSERT OR IGNORE INTO")
+            + " raw_events (received_at, kind, transport, dedup_key, payload) VALUES "
+        )
+        tail = (" ON CONFLICT (dedup_key) DO NOTHING" if pg else "") + " RETURNING dedup_key"
         one = "(" + ",".join([mark] * 5) + ")"
-        for i in range(0, len(fresh), 500):
-            chunk = fresh[i : i + 500]
+        fresh: list[str] = []
+        for i in range(0, len(rows), 500):
+            chunk = rows[i : i + 500]
             # one multi-row statement, not executemany: one round trip (and, on SQLite, one
-            # release of the GIL instead of one per row, each waiting to be taken back)
-            conn.exec_driver_sql(
-                head + ",".join([one] * len(chunk)) + tail, tuple(v for r in chunk for v in r)
+            # release of the GIL instead of one per row, each waiting to be taken back); it
+            # returns the keys actually inserted (a duplicate of a stored event is skipped)
+            fresh.extend(
+                conn.exec_driver_sql(
+                    head + ",".join([one] * len(chunk)) + tail, tuple(v for r in chunk for v in r)
+                ).scalars()
             )
-        for r in fresh:
-            added_by[owner[r[3]]] += 1
+        for key in fresh:
+            added_by[owner[key]] += 1
         with self._handoff_lock:
             # a rolled-back insert leaves an entry no row will claim: the oldest go first
             overflow = len(self._handoff) + len(fresh) - HANDOFF_LIMIT
             if overflow > 0:
                 for key in list(self._handoff)[:overflow]:
                     del self._handoff[key]
-            for r in fresh[:HANDOFF_LIMIT]:
-                self._handoff[r[3]] = payloads[r[3]]
+            for key in fresh[:HANDOFF_LIMIT]:
+                self._handoff[key] = payloads[key]
         return added_by
-
-    @staticmethod
-    def _existing_keys(conn: Connection, keys: list[str]) -> set[str]:
-        found: set[str] = set()
-        for i in range(0, len(keys), 500):
-            chunk = keys[i : i + 500]
-            found.update(
-                conn.execute(
-                    select(s.raw_events.c.dedup_key).where(s.raw_events.c.dedup_key.in_(chunk))
-                ).scalars()
-            )
-        return found
 
     def process_pending(self, limit: int = 500) -> int:
         """Translate up to ``limit`` unprocessed raw events (oldest first). Returns how many."""

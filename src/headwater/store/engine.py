@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,19 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _sqlite_write_locks: dict[str, threading.Lock] = {}
 
 
+def sqlite_synchronous() -> str:
+    """``PRAGMA synchronous`` for SQLite connections: NORMAL (default) or FULL/EXTRA from
+    ``HEADWATER_SQLITE_SYNCHRONOUS``.
+
+    In WAL mode NORMAL makes a commit durable against the death of the process (the WAL is
+    written before the commit returns; the operating system has it), which is what a 2xx
+    of the ingest endpoints promises; a power loss or kernel crash may lose the last
+    commits. FULL also fsyncs the WAL at each commit (with group commit, once per batch of
+    requests), for deployments that must survive those too."""
+    value = os.environ.get("HEADWATER_SQLITE_SYNCHRONOUS", "NORMAL").strip().upper()
+    return value if value in ("NORMAL", "FULL", "EXTRA") else "NORMAL"
+
+
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
@@ -42,7 +56,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA synchronous={sqlite_synchronous()}")
             cur.execute("PRAGMA busy_timeout=60000")
             cur.execute("PRAGMA foreign_keys=OFF")
             cur.execute("PRAGMA cache_size=-65536")
