@@ -10,6 +10,12 @@ turned into pipelines, runs, edges and column mappings. Each figure is the media
 "*_server_cpu_ms_per_event" is the server process's CPU time (all threads, from /proc) per event:
 steadier than wall-clock rates on a shared machine. The load generator is a raw asyncio client in
 this process (--clients 1, --concurrency 64 keep-alive connections), the same for both endpoints.
+
+Kafka runs in two halves of --events: "live" (produced while the consumer runs: bounded by the
+producer and the broker too) and "backlog" (produced first, then consumed by a consumer joining
+the group: what a consumer catching up sustains; "after_join" leaves out the group join). CPU
+figures there are of the bench process (consumer, group-commit writer, translator; the producer
+too in the live half). Every run records the load average before and after it.
 """
 
 from __future__ import annotations
@@ -383,27 +389,74 @@ def bench_kafka(db_url: str, bodies: list[bytes], warmup: list[bytes]) -> dict[s
         cfg = KafkaBrokerConfig(
             brokersUrl=broker, topicName=topic, consumerGroupName="bench", poolTimeout=0.2, sessionTimeout=2
         )
-        consumer = KafkaEventConsumer(
-            cfg, BatchIngestor(ingest, "bench", IngestionOptions(), stats), batch_size=2000
-        )
-        thread = threading.Thread(target=consumer.run, kwargs={"continuous": True}, daemon=True)
-        thread.start()
+
+        def start_consumer() -> tuple[KafkaEventConsumer, threading.Thread]:
+            consumer = KafkaEventConsumer(
+                cfg, BatchIngestor(ingest, "bench", IngestionOptions(), stats), batch_size=2000
+            )
+            thread = threading.Thread(target=consumer.run, kwargs={"continuous": True}, daemon=True)
+            thread.start()
+            return consumer, thread
+
+        def wait_stored(n: int) -> float:
+            """Seconds until `n` events in all are stored; also when the first of them was."""
+            while stats.stored < n:
+                time.sleep(0.005)
+            return time.perf_counter()
+
+        consumer, thread = start_consumer()
         produce(warmup)
-        while stats.stored < len(warmup):
-            time.sleep(0.05)
+        wait_stored(len(warmup))
         assert ingest.wait_idle(600)
+        # (1) live: produce while the consumer runs; bounded by the producer and the broker too
+        live = bodies[: len(bodies) // 2]
+        cpu0 = time.process_time()
         start = time.perf_counter()
-        produce(bodies)
-        while stats.stored < len(warmup) + len(bodies):
-            time.sleep(0.01)
-        stored_s = time.perf_counter() - start
+        produce(live)
+        stored_at = wait_stored(len(warmup) + len(live))
+        cpu1 = time.process_time()
         assert ingest.wait_idle(900)
-        translated_s = time.perf_counter() - start
+        translated_at = time.perf_counter()
+        cpu2 = time.process_time()
+        consumer.stop()
+        thread.join(30)
+        # (2) backlog: the other half produced while no consumer runs, then consumed by a new
+        # consumer of the group (its start includes joining the group: ~1 s on tansu)
+        backlog = bodies[len(live) :]
+        p0 = time.perf_counter()
+        produce(backlog)
+        produce_s = time.perf_counter() - p0
+        done = len(warmup) + len(live)
+        cpu3 = time.process_time()
+        start2 = time.perf_counter()
+        consumer, thread = start_consumer()
+        while stats.stored <= done:
+            time.sleep(0.002)
+        first_at = time.perf_counter()
+        first_n = stats.stored - done
+        stored2_at = wait_stored(done + len(backlog))
+        cpu4 = time.process_time()
+        assert ingest.wait_idle(900)
+        translated2_at = time.perf_counter()
+        cpu5 = time.process_time()
         consumer.stop()
         thread.join(30)
         ingest.stop()
         store.close()
-        return {"stored_eps": len(bodies) / stored_s, "translated_eps": len(bodies) / translated_s}
+        n1, n2 = len(live), len(backlog)
+        return {
+            "stored_eps": n1 / (stored_at - start),
+            "translated_eps": n1 / (translated_at - start),
+            # bench process CPU (consumer, group-commit writer, translator; the producer too)
+            "stored_cpu_ms_per_event": 1000 * (cpu1 - cpu0) / n1,
+            "total_cpu_ms_per_event": 1000 * (cpu2 - cpu0) / n1,
+            "produce_eps": n2 / produce_s,
+            "backlog_stored_eps": n2 / (stored2_at - start2),
+            "backlog_stored_eps_after_join": (n2 - first_n) / max(stored2_at - first_at, 1e-9),
+            "backlog_translated_eps": n2 / (translated2_at - start2),
+            "backlog_stored_cpu_ms_per_event": 1000 * (cpu4 - cpu3) / n2,
+            "backlog_total_cpu_ms_per_event": 1000 * (cpu5 - cpu3) / n2,
+        }
     finally:
         broker_proc.terminate()
         broker_proc.wait(10)
@@ -489,11 +542,14 @@ def main() -> None:
                     args.warmup + args.events, seed=r + 1, jobs=args.jobs, tables=args.tables
                 )
                 warmup, bodies = everything[: args.warmup], everything[args.warmup :]
+                load0 = os.getloadavg()[0]
                 with database(backend) as url:
                     if kind == "http":
                         runs.append(bench_http(url, bodies, args.concurrency, args.clients, warmup))
                     else:
                         runs.append(bench_kafka(url, bodies, warmup))
+                runs[-1]["load_before"] = load0
+                runs[-1]["load_after"] = os.getloadavg()[0]
                 print(json.dumps({"backend": backend, "kind": kind, "run": r, **runs[-1]}), flush=True)
             results[f"{backend}/{kind}"] = {k: statistics.median(x[k] for x in runs) for k in runs[0]}
     print(json.dumps({"medians": results, "events": args.events, "repeat": args.repeat}, indent=2))
