@@ -51,7 +51,7 @@ from headwater.openlineage.events import (
 from headwater.openlineage.naming import DatasetName, canonical, dataset_identity
 from headwater.store import EdgeWrite, Store, now_ms
 from headwater.store import schema as s
-from headwater.store.store import is_race
+from headwater.store.store import _gc_paused, is_race
 
 log = logging.getLogger(__name__)
 
@@ -280,6 +280,13 @@ class Translator:
 
     def process_pending(self, limit: int = 500) -> int:
         """Translate up to ``limit`` unprocessed raw events (oldest first). Returns how many."""
+        # a batch decodes hundreds of events (~500 JSON objects each) that all stay alive until
+        # it is written: with the cyclic collector on, they triggered collection after
+        # collection of the whole growing batch (measured: 2/3 of the translator's CPU)
+        with _gc_paused():
+            return self._process_pending(limit)
+
+    def _process_pending(self, limit: int) -> int:
         with self.store.write() as conn:
             projected = conn.execute(
                 select(s.settings.c.value).where(s.settings.c.key == ATLAN_PROJECTION_CURSOR)
