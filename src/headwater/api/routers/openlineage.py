@@ -202,16 +202,19 @@ class IngestFastLane:
             await self.app(scope, receive, send)
             return
         chunks = []
-        while True:
+        size = 0
+        more = True
+        while more and size <= state.settings.max_body_bytes:  # beyond: the endpoint's answer
             message = await receive()
             if message["type"] != "http.request":
                 return  # client gone
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
+            chunk = message.get("body", b"")
+            chunks.append(chunk)
+            size += len(chunk)
+            more = message.get("more_body", False)
         body = b"".join(chunks)
         try:
-            ev = accept_json(body)
+            ev = None if more else accept_json(body)
         except EventValidationError:
             ev = None
         if ev is not None:
@@ -229,7 +232,7 @@ class IngestFastLane:
             nonlocal replayed
             if not replayed:
                 replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
+                return {"type": "http.request", "body": body, "more_body": more}
             return await receive()
 
         await self.app(scope, replay, send)
