@@ -250,3 +250,18 @@ def test_fast_lane_answers_like_the_endpoint(server: Any, api: httpx.Client) -> 
             text("SELECT facets FROM runs WHERE run_id = :r"), {"r": odd["run"]["runId"]}
         ).scalar_one()
     assert errors == 0 and "errorMessage" not in json.loads(facets)
+
+
+def test_fast_lane_answers_carry_only_their_own_cors_headers(store: Store, tmp_path: Any) -> None:
+    """The lane builds its answer afresh each time: middleware outside it (CORS, security
+    headers) adds headers to the message, and one request's must never reach another's."""
+    from tests.helpers import live_server
+
+    allowed = "https://lineage.example"
+    with live_server(store, tmp_path / "data", cors_origins=[allowed]) as srv, srv.client("editor") as api:
+        for _ in range(2):  # the second request takes the lane (token cached)
+            r = api.post("/api/v1/lineage", json=make_event(), headers={"Origin": allowed})
+            assert r.status_code == 201 and r.headers.get("access-control-allow-origin") == allowed
+        r = api.post("/api/v1/lineage", json=make_event())
+        assert r.status_code == 201 and "access-control-allow-origin" not in r.headers
+        assert r.headers.get("x-frame-options") == "DENY"

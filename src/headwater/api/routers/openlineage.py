@@ -160,13 +160,6 @@ def _validate_all(items: list[Any]) -> tuple[list[AcceptedEvent], list[dict[str,
 
 # --------------------------------------------------------------------------- fast lane
 
-_CREATED = {
-    "type": "http.response.start",
-    "status": 201,
-    "headers": [(b"content-length", b"0")],
-}
-_EMPTY = {"type": "http.response.body", "body": b""}
-
 
 class IngestFastLane:
     """``POST /api/v1/lineage`` (the client's default path) in plain ASGI.
@@ -223,8 +216,12 @@ class IngestFastLane:
             except Exception:
                 ev = None  # the endpoint tries again and reports the error its own way
             else:
-                await send(_CREATED)
-                await send(_EMPTY)
+                # fresh messages each time: middleware outside (security headers, CORS) adds
+                # its headers into the message it is given
+                await send(
+                    {"type": "http.response.start", "status": 201, "headers": [(b"content-length", b"0")]}
+                )
+                await send({"type": "http.response.body", "body": b""})
                 return
         replayed = False
 
