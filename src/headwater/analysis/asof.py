@@ -120,17 +120,32 @@ def _pair_history(store: Store, pairs: Sequence[Pair], columns: Sequence[str]) -
         return store._rows_matching(conn, "lineage_log", ("from_pk", "to_pk"), pairs, columns)
 
 
+def _first_seq_after(store: Store, at: int) -> int | None:
+    """The seq of the earliest entry after `at` (found through `ix_lineage_log_at`)."""
+    with store._quick_read() as conn:
+        first = conn.execute(
+            select(s.lineage_log.c.seq).where(s.lineage_log.c.at > at).order_by(s.lineage_log.c.at).limit(1)
+        ).scalar()
+    return None if first is None else int(first)
+
+
 def _touched_after(store: Store, pairs: Sequence[Pair], at: int) -> set[Pair]:
     """The pairs with a log entry after `at`: only their details may differ from the current ones
-    (a pair found on the graph as of `at` with no entry since still has the details it had)."""
+    (a pair found on the graph as of `at` with no entry since still has the details it had).
+
+    On SQLite writers are serialised, so time order is seq order: the entries after `at` are those
+    from the first one's seq on, and the lookups read only `ix_lineage_log_to` (the rowid is the
+    seq), not the log's rows, which a cold read would fetch from all over the file."""
+    if store.dialect == "sqlite":
+        first = _first_seq_after(store, at)
+        if first is None:
+            return set()
+        join = f"AND t.seq >= {first}"
+    else:
+        join = f"AND t.at > {int(at)}"
     with store._quick_read() as conn:
         rows = store._rows_matching(
-            conn,
-            "lineage_log",
-            ("from_pk", "to_pk"),
-            pairs,
-            ("from_pk", "to_pk"),
-            join=f"AND t.at > {int(at)}",
+            conn, "lineage_log", ("from_pk", "to_pk"), pairs, ("from_pk", "to_pk"), join=join
         )
     return {(r.from_pk, r.to_pk) for r in rows}
 
