@@ -161,6 +161,12 @@ def test_depth_controls_and_pipeline_nodes(page: Any, server: Server, seed: Seed
     page.check("[data-testid=show-pipelines]")
     pipe_id = seed.id("airflow.load_staging")
     page.wait_for_selector(f"[data-testid=graph-node][data-node-id='{pipe_id}']", timeout=20_000)
+    # React Flow draws edges a frame after their nodes: wait for the pipeline's edge to appear
+    page.wait_for_selector(
+        f".react-flow__edge[data-testid=graph-edge][data-source='{pipe_id}']",
+        state="attached",
+        timeout=20_000,
+    )
     edges = dom_edges(page)
     assert (seed.id(ORDERS), pipe_id) in edges and (pipe_id, seed.id(STG_ORDERS)) in edges
     assert (seed.id(ORDERS), seed.id(STG_ORDERS)) not in edges
