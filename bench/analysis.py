@@ -96,6 +96,12 @@ def temporal_bytes(index: GraphIndex) -> int:
     return total
 
 
+def details_changed_bytes(index: GraphIndex) -> int:
+    """Bytes of the temporal part's details-change times (a dict of int keys and values)."""
+    changed = index._details_changed
+    return sys.getsizeof(changed) + sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in changed.items())
+
+
 def median_ms(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     times = []
     result = None
@@ -223,7 +229,8 @@ def main() -> None:
     index_note = (
         f"index built in {index_s:.1f} s, RSS +{index_mb:.0f} MB with the temporal part "
         f"({temporal_bytes(index) / 2**20:.0f} MB of birth arrays; history: {st['history_pairs']:,} pairs, "
-        f"{st['history_assets']:,} assets); without it {plain_s:.1f} s, +{plain_mb:.0f} MB"
+        f"{st['history_assets']:,} assets; details changed after their addition: {st['details_changed']:,} pairs, "
+        f"{details_changed_bytes(index) / 2**10:.0f} KiB); without it {plain_s:.1f} s, +{plain_mb:.0f} MB"
     )
     log(f"{index_note}; log entries: {store.max_log_seq():,}")
 

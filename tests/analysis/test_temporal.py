@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import random
 import time
+from typing import Any
 
 from headwater.analysis import asof
 from headwater.analysis.asof import AsOfGraph, build_as_of_view, pairs_exist_at
 from headwater.graph.index import GraphIndex
-from headwater.model import AssetInput, AssetType, ColumnLineage, LineageDetails
+from headwater.model import AssetInput, AssetType, ColumnLineage, LineageDetails, LineageSource
 from headwater.store import EdgeWrite, Store, now_ms
 
 NAMES = [f"t{i}" for i in range(8)]
@@ -151,3 +152,77 @@ def test_index_without_the_temporal_part_falls_back(store: Store) -> None:
     graph = AsOfGraph.open(store, index, marks[5], strategy="temporal")
     assert graph.strategy == "delta"
     assert AsOfGraph.open(store, GraphIndex(store), marks[5]).strategy == "temporal"
+
+
+def test_details_as_of_between_changes_come_from_memory_and_the_log(
+    store: Store, db_url: str, monkeypatch: Any
+) -> None:
+    """A pair's details as of instants between its details changes: the index keeps each pair's
+    last details change in memory (from a rebuild, or from catch-ups, including another store's
+    writes), so only pairs changed after the instant are looked up in the log."""
+    pks = _tables(store)
+    a, b, c = pks["t0"], pks["t1"], pks["t2"]
+    early = GraphIndex(store)
+    early.rebuild()  # before any lineage: every change comes from catch-ups
+    query, manual = LineageSource.QUERY_LINEAGE, LineageSource.MANUAL
+    marks = [_tick()]
+    store.put_edges(
+        [
+            EdgeWrite(a, b, LineageDetails(sqlQuery="v1", source=query)),
+            EdgeWrite(b, c, _details(0, "t1", "t2")),
+        ]
+    )
+    marks.append(_tick())
+    store.put_edges([EdgeWrite(a, b, LineageDetails(sqlQuery="v2", source=query))])  # replaced
+    marks.append(_tick())
+    store.put_edges([EdgeWrite(a, b, LineageDetails(sqlQuery="m1", source=manual))])  # a second source
+    marks.append(_tick())
+    store.delete_edge_details(a, b, [query.value])  # one source removed, the pair stays
+    marks.append(_tick())
+    other = Store(db_url)  # another writer (as another process would be)
+    try:
+        other.put_edges([EdgeWrite(a, b, LineageDetails(sqlQuery="m2", source=manual))])
+    finally:
+        other.close()
+    marks.append(_tick())
+    late = GraphIndex(store)
+    late.rebuild()  # the changes read through the partial index of migration 0800
+    expected = [None, ["v1"], ["v2"], ["m1", "v2"], ["m1"], ["m2"]]
+    root = store.get_asset_by_pk(a)
+    assert root is not None
+    for name, index in (("early", early), ("late", late)):
+        for at, want in zip(marks, expected, strict=True):
+            answers = {}
+            for strategy in ("temporal", "log"):
+                asof._CACHE.clear()
+                view = build_as_of_view(
+                    store,
+                    index,
+                    root,
+                    at,
+                    upstream_depth=0,
+                    downstream_depth=2,
+                    node_limit=100,
+                    strategy=strategy,
+                )
+                answers[strategy] = {
+                    (e.from_pk, e.to_pk): sorted(str(d.sqlQuery) for d in e.details) for e in view.downstream
+                }
+            assert answers["temporal"] == answers["log"], (name, at)
+            assert answers["temporal"].get((a, b)) == want, (name, at)
+        # only the pair whose details changed after its addition is kept, with its last change
+        assert index.stats()["details_changed"] == 1, name
+        assert index.changed_after([(a, b), (b, c)], marks[0]) == {(a, b)}
+        assert index.changed_after([(a, b), (b, c)], marks[-1]) == set()
+
+    # nothing changed after the last instant: the details come from `edge_details`, no log lookup
+    def no_log(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the log was asked")
+
+    monkeypatch.setattr(asof, "_pair_history", no_log)
+    monkeypatch.setattr(asof, "_touched_after", no_log)
+    asof._CACHE.clear()
+    view = build_as_of_view(
+        store, late, root, marks[-1], upstream_depth=0, downstream_depth=2, node_limit=100
+    )
+    assert {(e.from_pk, e.to_pk) for e in view.downstream} == {(a, b), (b, c)}

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy import select
+
 from headwater.model import AssetInput, AssetType, ColumnInput, ColumnLineage, LineageDetails, LineageSource
 from headwater.model.lineage import merge_details
-from headwater.store import EdgeWrite, Store
+from headwater.store import EdgeWrite, Store, schema
 
 
 def _tables(store: Store, *names: str) -> dict[str, int]:
@@ -96,6 +98,36 @@ def test_one_details_object_for_many_edges_keeps_each_edge_exact(store: Store) -
     puts = [e for e in store.log_since(0) if e.kind == "details_put" or (e.kind == "edge_add" and e.source)]
     assert [e.kind for e in puts] == ["edge_add", "edge_add", "details_put", "edge_add"]
     assert all(json.loads(e.details or "{}")["sqlQuery"].endswith("zürich ✓") for e in puts)
+
+
+def test_new_pairs_are_logged_in_write_order_with_their_stored_details(store: Store) -> None:
+    """A call of only new pairs logs one `edge_add` per pair, in the order written (not key order),
+    each carrying exactly the text stored in `edge_details`; also after rows were deleted."""
+    pks = _tables(store, "a", "b", "c", "d")
+    a, b, c, d = pks["a"], pks["b"], pks["c"], pks["d"]
+    store.put_edges([EdgeWrite(c, d, LineageDetails(sqlQuery="gone"))])
+    store.delete_edge(c, d)  # the newest edge_details row is gone: new rows reuse its place
+    start = store.max_log_seq()
+    shared = LineageDetails(sqlQuery="shared", source=LineageSource.QUERY_LINEAGE)
+    writes = [
+        EdgeWrite(c, d, shared, description="cd"),
+        EdgeWrite(a, b, LineageDetails(sqlQuery="ab", source=LineageSource.DBT_LINEAGE)),
+        EdgeWrite(b, c, shared),
+        EdgeWrite(a, d, LineageDetails(source=LineageSource.VIEW_LINEAGE)),
+    ]
+    assert store.put_edges(writes, "loader") == [True] * 4
+    entries = [e for e in store.log_since(0, details=True) if e.seq > start]
+    assert [(e.kind, e.from_pk, e.to_pk) for e in entries] == [("edge_add", w.from_pk, w.to_pk) for w in writes]
+    assert len({e.at for e in entries}) == 1
+    ed = schema.edge_details
+    with store.read() as conn:
+        stored = {
+            (r.from_pk, r.to_pk): (r.source, r.details)
+            for r in conn.execute(select(ed.c.from_pk, ed.c.to_pk, ed.c.source, ed.c.details))
+        }
+    for e, w in zip(entries, writes, strict=True):
+        assert (e.source, e.details) == stored[(w.from_pk, w.to_pk)]
+        assert e.source == w.details.source.value
 
 
 def test_every_change_is_logged_with_a_time(store: Store) -> None:

@@ -15,7 +15,8 @@ from sqlalchemy import text
 
 from headwater.analysis.asof import details_at
 from headwater.analysis.snapshots import snapshot_head
-from headwater.model import AssetInput, AssetType, LineageDetails
+from headwater.graph.index import GraphIndex
+from headwater.model import AssetInput, AssetType, LineageDetails, LineageSource
 from headwater.store import EdgeWrite, Store, now_ms, saved_queries
 from headwater.store.engine import ScriptDirectory, alembic_config, current_revision, make_engine, migrate
 
@@ -162,6 +163,11 @@ def test_upgrade_from_every_earlier_version_keeps_data(db_url: str, revision: st
                 ).scalar_one()
         assert "pipeline_pk IS NOT NULL" in ddl
         assert store.edges_by_pipeline([1]) == [(2, 3)]
+        # the old log's `details_put` of the new pair (with its `edge_add`) is no details change
+        # for the graph index (0800's partial index); one written now is
+        index = GraphIndex(store)
+        index.rebuild()
+        assert index.stats()["details_changed"] == 0
         # the log as the old version wrote it (edge_add, then details_put) and a new pair as
         # today's store writes it (one edge_add with the details) read alike as of now
         store.put_edges([EdgeWrite(t2.pk, created.pk, LineageDetails(sqlQuery="insert into t3 select * from t2"))])
@@ -171,5 +177,9 @@ def test_upgrade_from_every_earlier_version_keeps_data(db_url: str, revision: st
         later = details_at(store, [(t1.pk, t2.pk), (t2.pk, created.pk)], now_ms())
         assert later[(t1.pk, t2.pk)][0].sqlQuery == "insert into t2 select * from t1"
         assert later[(t2.pk, created.pk)][0].sqlQuery == "insert into t3 select * from t2"
+        again = LineageDetails(sqlQuery="again", source=LineageSource.QUERY_LINEAGE)
+        store.put_edges([EdgeWrite(t1.pk, t2.pk, again)])
+        index.rebuild()
+        assert index.stats()["details_changed"] == 1
     finally:
         store.close()

@@ -29,8 +29,9 @@ Four ways to answer, picked per read:
   `ix_lineage_log_to`, added by migration 0200, for upstream) and keeps those whose last entry at
   or before T is an add. Cost: the history of the nodes visited.
 
-Details of the pairs found come from the log when they changed after T (delta: seen in the
-replay; snapshot: one index lookup per pair for entries after T) or always (log), with the current `edge_details` as the fallback for pairs the log has no details
+Details of the pairs found come from the log when they changed after T (temporal: the graph index
+keeps each pair's last details change in memory; delta: seen in the replay; snapshot: one index
+lookup per pair for entries after T) or always (log), with the current `edge_details` as the fallback for pairs the log has no details
 for (bulk loads). Assets hard-deleted after T are shown from the copy kept in their `asset_purge`
 log entry; only those purged before that copy was kept are left out (counted in `unresolved`).
 """
@@ -384,11 +385,15 @@ class AsOfGraph:
         """The details as of T of pairs that existed then (callers pass pairs found by traversal)."""
         unique = list(dict.fromkeys(pairs))
         if self.strategy != "log":
-            touched = (
-                self.touched_details
-                if self.strategy == "delta"
-                else _touched_after(self.store, unique, self.at)
-            )
+            if self.strategy == "delta":
+                touched = self.touched_details
+            elif self.strategy == "temporal":
+                # in memory: the index knows each pair's last details change (see its docstring);
+                # caught up first, so a change written during the walk is not taken for current
+                self.index.refresh()
+                touched = self.index.changed_after(unique, self.at)
+            else:
+                touched = _touched_after(self.store, unique, self.at)
             from_log = [p for p in unique if p in touched]
             current = [p for p in unique if p not in touched]
         else:

@@ -14,7 +14,12 @@ is <= T. The pairs removed at some time carry their whole `edge_add`/`edge_remov
 (`_events`, read at a rebuild through the partial index of migration 0710 and then kept up from the
 log), and so do the assets with delete/restore/purge entries. An as-of walk is then the same
 in-memory walk with those filters: nothing to load per instant, the cost of the answer, and memory
-of 16 bytes per edge plus the history of removals. Readers of the log here assume what the store
+of 16 bytes per edge plus the history of removals. For the details of the pairs found, the index
+also keeps the newest time each pair's details were put or removed after its addition
+(`_details_changed`, read at a rebuild through the partial index of migration 0800, then kept up
+from the log; only pairs that have such a change, usually few): a pair found at T whose details
+did not change after T, and whose edge history has nothing after T, has the details it has now
+(`changed_after`), so an as-of read asks the log only about the others. Readers of the log here assume what the store
 writes: one `edge_add` when a pair first appears (whether or not it carries the pair's first
 details) and one `edge_remove` when it goes, so per pair adds and removes alternate.
 """
@@ -35,6 +40,7 @@ from headwater.store import Store
 log = logging.getLogger("headwater.graph")
 
 _EDGE_KINDS = ("edge_add", "edge_remove", "asset_delete", "asset_restore", "asset_purge")
+_DETAIL_KINDS = ("details_put", "details_remove")
 REBUILD_AFTER = 200_000  # overlay entries before the CSR arrays are rebuilt
 _NEVER = -(2**62)
 _ASSET_KINDS = ("asset_delete", "asset_restore", "asset_purge")
@@ -137,6 +143,8 @@ class GraphIndex:
         self._ev_in: dict[int, set[int]] = {}
         self._added_birth: dict[Pair, int] = {}  # pairs added since the rebuild, without events
         self._asset_events: dict[int, list[tuple[int, int, bool]]] = {}  # (seq, at, is_delete)
+        # pair key (from << 32 | to) -> newest `at` of its details entries after its addition
+        self._details_changed: dict[int, int] = {}
 
     # -- building and refreshing ------------------------------------------------------------
 
@@ -156,6 +164,7 @@ class GraphIndex:
         # read after the edges: every removal the edges reflect is in here (entries applied twice
         # by the catch-up below are told apart by their seq)
         events, asset_events = self._read_history() if self.temporal else ({}, {})
+        changed = {(f << 32) | t: at for f, t, at in self.store.details_changes()} if self.temporal else {}
         with self._lock:
             self._out, self._in = out_csr, in_csr
             self._added_out, self._added_in, self._removed = {}, {}, set()
@@ -164,6 +173,7 @@ class GraphIndex:
             self._seq = seq
             self._token = None  # the next refresh reads the log once more
             self._events, self._asset_events, self._added_birth = events, asset_events, {}
+            self._details_changed = changed
             self._ev_out, self._ev_in = {}, {}
             for f, t in events:
                 self._ev_out.setdefault(f, set()).add(t)
@@ -229,7 +239,8 @@ class GraphIndex:
             while True:
                 # read the head first: an edge entry committed after it is found next time
                 head = self.store.max_log_seq()
-                entries = self.store.log_since(self._seq, _EDGE_KINDS, details=False)
+                kinds = _EDGE_KINDS + _DETAIL_KINDS if self.temporal_ready else _EDGE_KINDS
+                entries = self.store.log_since(self._seq, kinds, details=False)
                 if not entries:
                     # skip past non-edge entries so the next freshness check is cheap
                     self._seq = max(self._seq, head)
@@ -247,6 +258,8 @@ class GraphIndex:
                         self._deleted.add(e.from_pk)
                     elif e.kind in ("asset_restore", "asset_purge"):
                         self._deleted.discard(e.from_pk)
+                    elif e.kind in _DETAIL_KINDS and e.to_pk is not None:
+                        self._details_event(e.at, e.from_pk, e.to_pk)
                     if e.kind in _ASSET_KINDS and self.temporal_ready:
                         evs = self._asset_events.setdefault(e.from_pk, [])
                         if not evs or e.seq > evs[-1][0]:
@@ -288,6 +301,14 @@ class GraphIndex:
             self._ev_in.setdefault(t, set()).add(f)
         if not evs or seq > evs[-1][0]:
             evs.append((seq, at, is_add))
+
+    def _details_event(self, at: int, f: int, t: int) -> None:
+        """Record a details entry's time (not when it came with the pair's addition, in one call)."""
+        if self._added_birth.get((f, t)) == at:
+            return
+        key = (f << 32) | t
+        if at > self._details_changed.get(key, _NEVER):
+            self._details_changed[key] = at
 
     def _in_base(self, f: int, t: int) -> bool:
         assert self._out is not None
@@ -389,6 +410,24 @@ class GraphIndex:
                 state = is_add
         return state
 
+    def changed_after(self, pairs: Iterable[Pair], at: int) -> set[Pair]:
+        """The pairs (found on the graph as of `at`) whose details may differ from the current ones:
+        their details were put or removed after `at`, or they were removed or added after `at`
+        (which only pairs with an edge history can be, having existed at `at`). The others still
+        have the details they had then. Needs the temporal part."""
+        changed = self._details_changed
+        events = self._events
+        out: set[Pair] = set()
+        for pair in pairs:
+            when = changed.get((pair[0] << 32) | pair[1])
+            if when is not None and when > at:
+                out.add(pair)
+                continue
+            evs = events.get(pair)
+            if evs and any(w > at for _, w, _ in list(evs)):
+                out.add(pair)
+        return out
+
     def deleted_at(self, pk: int, at: int) -> bool:
         """Whether `pk` was soft-deleted at `at`: its last asset entry at or before then is a delete
         (an asset without any is taken as it is now)."""
@@ -410,6 +449,7 @@ class GraphIndex:
             "seq": self._seq,
             "history_pairs": len(self._events),
             "history_assets": len(self._asset_events),
+            "details_changed": len(self._details_changed),
         }
 
 

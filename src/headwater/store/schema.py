@@ -18,8 +18,10 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
     text,
 )
+from sqlalchemy.sql.selectable import Join
 
 metadata = MetaData()
 
@@ -77,7 +79,21 @@ Index(
     sqlite_where=edge_details.c.pipeline_pk.isnot(None),
     postgresql_where=edge_details.c.pipeline_pk.isnot(None),
 )
-Index("ix_edge_details_to", edge_details.c.to_pk)
+# No index on `to_pk` alone (migration 0810): it cost a random-place insert per new edge and
+# duplicated `ix_edges_to_pk`; lookups by target select from `details_by_target()`.
+
+
+def details_by_target() -> Join:
+    """`edges` joined to `edge_details` by pair, for finding details by `edges.c.to_pk`.
+
+    Every details row has its `edges` row, so filtering on `edges.c.to_pk` finds the pairs through
+    `ix_edges_to_pk` and their details by `edge_details`' primary key (a filter on
+    `edge_details.c.to_pk` alone would scan the table).
+    """
+    return edges.join(
+        edge_details, and_(edge_details.c.from_pk == edges.c.from_pk, edge_details.c.to_pk == edges.c.to_pk)
+    )
+
 
 # Append-only log of every lineage change: keeps graph indexes of all processes fresh and lets the
 # graph be read as of any past time.
@@ -103,6 +119,21 @@ Index(
     lineage_log.c.seq,
     sqlite_where=text(LOG_CHANGES_WHERE),
     postgresql_where=text(LOG_CHANGES_WHERE),
+)
+# The details entries (migration 0800), covering (pair, at, kind): at a rebuild the graph index's temporal
+# part reads from it, per pair, the newest time its details changed, so an as-of read knows without
+# a log lookup which pairs' details differ from the current ones. `Store.details_changes` repeats
+# the predicate word for word.
+LOG_DETAIL_KINDS = ("details_put", "details_remove")
+LOG_DETAILS_WHERE = "kind IN (" + ", ".join(f"'{k}'" for k in LOG_DETAIL_KINDS) + ")"
+Index(
+    "ix_lineage_log_details",
+    lineage_log.c.from_pk,
+    lineage_log.c.to_pk,
+    lineage_log.c.at,
+    lineage_log.c.kind,  # unused by lookups, but SQLite < 3.42 reads it for the predicate
+    sqlite_where=text(LOG_DETAILS_WHERE),
+    postgresql_where=text(LOG_DETAILS_WHERE),
 )
 
 # Checkpoints of the edge set (and the deleted assets) after log entry `seq`, packed and compressed
