@@ -71,6 +71,12 @@ def test_cli_commands(server: LiveServer, history: dict[str, Any]) -> None:
     rc = json.loads(run("root-cause", MART, "--format", "json"))
     assert [it["fullyQualifiedName"] for it in rc["items"]] == [STG]  # raw is deleted now
     assert "edge_changed" in run("root-cause", MART)
+    then = json.loads(run("root-cause", MART, "--as-of", str(t["t2"]), "--format", "json"))
+    assert then["asOf"] == t["t2"] and [it["fullyQualifiedName"] for it in then["items"]] == [STG, RAW]
+    assert [it["deleted"] for it in then["items"]] == [False, False]  # raw was deleted after t2
+    assert json.loads(run("root-cause", MART, "--as-of", str(t["t0"]), "--format", "json"))["items"] == []
+    gone = runner.invoke(app, ["analysis", "root-cause", MART, "--as-of", str(t["before_mart"]), *db])
+    assert gone.exit_code == 2 and "did not exist" in gone.output
     assert json.loads(run("propagate", "--show")) == {"rules": [], "stopAt": []}
     assert "0 assets carry propagated metadata" in run("propagate")
     bad = runner.invoke(app, ["analysis", "lineage", STG, "--as-of", "soon", *db])

@@ -198,3 +198,98 @@ def test_run_diff_between_two_openlineage_runs(api: httpx.Client) -> None:
     assert (
         ok(api.get("/api/v1/analysis/diff", params={"runA": second, "runB": first}))["edges"] == res["edges"]
     )
+
+
+# -- root cause as of a past instant ----------------------------------------------------------------
+
+
+def test_root_cause_as_of_before_a_failure(api: httpx.Client) -> None:
+    """At an instant before the failed run was reported, root cause shows what was known then:
+    the earlier successful run, no failure, the graph of that time; now it shows the failure."""
+    from tests.analysis.an_helpers import tick
+
+    now = datetime.now(UTC)
+    h = timedelta(hours=1)
+    for k in (4, 3, 2):
+        run(api, "feed_raw", now - k * h, now - k * h + timedelta(minutes=5), "COMPLETE", [LAKE], [RAW])
+    good = run(api, "load_stg", now - 3 * h, now - 3 * h + timedelta(minutes=2), "COMPLETE", [RAW], [STG])
+    ok(api.post("/api/v1/openlineage/flush"))
+    before = tick()
+    failed = run(
+        api,
+        "load_stg",
+        now - timedelta(minutes=10),
+        now - timedelta(minutes=9),
+        "FAIL",
+        [RAW],
+        [STG],
+        errorMessage={**_FACET, "message": "division by zero", "programmingLanguage": "python"},
+    )
+    run(api, "build_mart", now - timedelta(minutes=5), now - timedelta(minutes=4), "COMPLETE", [STG], [MART])
+    extra = {"namespace": PG, "name": "shop.public.extra"}
+    run(api, "load_extra", now - timedelta(minutes=8), now - timedelta(minutes=7), "COMPLETE", [extra], [STG])
+    ok(api.post("/api/v1/openlineage/flush"))
+    stg, raw, lake, mart = (
+        fqn_of(api, "shop.public.stg"),
+        fqn_of(api, "shop.public.raw"),
+        fqn_of(api, "raw/events"),
+        fqn_of(api, "shop.public.mart"),
+    )
+    extra_fqn = fqn_of(api, "shop.public.extra")
+
+    current = root_cause(api, stg, changedWithinHours=0.000001)
+    assert current["asOf"] is None
+    assert [(it["fullyQualifiedName"], it["depth"], it["suspicion"]) for it in current["items"]] == [
+        (stg, 0, "run_failed"),  # its writer load_stg failed
+        (raw, 1, "run_failed"),  # read by the failed load_stg
+        (lake, 2, "run_late"),
+        (extra_fqn, 1, "ok"),  # load_extra ran fine
+    ]
+    assert current["pipelines"][0]["runId"] == failed
+
+    then = root_cause(api, stg, asOf=before, changedWithinHours=0.000001)
+    assert then["asOf"] == before and then["evaluatedAt"] == before
+    # the edge from `extra` did not exist then; the failure was not known yet
+    assert [(it["fullyQualifiedName"], it["depth"], it["suspicion"]) for it in then["items"]] == [
+        (raw, 1, "run_late"),  # read by load_stg, written by the late feed_raw
+        (lake, 2, "run_late"),  # feed_raw: hourly, last start two hours before `before`
+        (stg, 0, "ok"),  # its writer load_stg: the good run was the latest then
+    ]
+    load_stg = next(p for p in then["pipelines"] if p["pipeline"]["fullyQualifiedName"] == "etl.load_stg")
+    assert load_stg["runId"] == good and load_stg["state"] == "COMPLETE" and load_stg["errorMessage"] is None
+    assert all(p["state"] != "FAIL" for p in then["pipelines"])
+    # the ISO form of the same instant answers the same
+    iso = datetime.fromtimestamp(before / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    assert root_cause(api, stg, asOf=iso, changedWithinHours=0.000001)["items"] == then["items"]
+    # mart did not exist then: 404 naming it
+    r = api.get("/api/v1/analysis/rootCause", params={"fqn": mart, "asOf": before})
+    assert r.status_code == 404 and mart in r.json()["message"]
+    r = api.get("/api/v1/analysis/rootCause", params={"fqn": stg, "asOf": "yesterday-ish"})
+    assert r.status_code == 400 and "asOf" in r.json()["message"]
+
+
+def test_root_cause_as_of_reads_edge_details_then(api: httpx.Client) -> None:
+    """The pipeline powering an edge is the one its details named at the instant asked for."""
+    from tests.analysis.an_helpers import edge, fqn, schema, table, tick
+
+    schema(api)
+    for n in ("a", "b"):
+        table(api, n, ["x"])
+    ok(api.put("/api/v1/services/pipelineServices", json={"name": "airflow", "serviceType": "Airflow"}), 201)
+    old = ok(api.put("/api/v1/pipelines", json={"name": "old_dag", "service": "airflow"}), 201)
+    new = ok(api.put("/api/v1/pipelines", json={"name": "new_dag", "service": "airflow"}), 201)
+    edge(api, fqn("a"), fqn("b"), pipeline={"id": old["id"], "type": "pipeline"})
+    first = tick()
+    edge(api, fqn("a"), fqn("b"), pipeline={"id": new["id"], "type": "pipeline"})
+    second = tick()
+    ok(api.delete(f"/api/v1/lineage/table/name/{fqn('a')}/table/name/{fqn('b')}"))
+
+    def pipelines_at(at: int | None) -> list[list[str]]:
+        res = root_cause(api, fqn("b"), **({"asOf": at} if at is not None else {}))
+        return [e["pipelines"] for it in res["items"] for e in it["edges"]]
+
+    assert pipelines_at(first) == [["airflow.old_dag"]]
+    assert pipelines_at(second) == [["airflow.new_dag"]]
+    assert pipelines_at(None) == []  # the edge is gone now
+    res = root_cause(api, fqn("b"), asOf=first, changedWithinHours=24)
+    assert res["items"][0]["suspicion"] == "edge_changed" and res["items"][0]["reasons"][0]["at"] <= first

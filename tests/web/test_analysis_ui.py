@@ -293,6 +293,10 @@ def test_root_cause_panel(page: Any, server: Server, seed: Seed, artifacts: Path
         for k in (4, 3, 2):  # hourly, but not for two hours: late
             ol_run(c, "feed_raw", now - k * h, now - k * h + timedelta(minutes=5), "COMPLETE", [LAKE], [RAW])
         ol_run(c, "load_stg", now - 3 * h, now - 3 * h + timedelta(minutes=2), "COMPLETE", [RAW], [STG])
+        ok(c.post("/api/v1/openlineage/flush"))
+        time.sleep(0.01)
+        before_failure = int(time.time() * 1000)  # root cause as of then: no failure known yet
+        time.sleep(0.01)
         ol_run(
             c,
             "load_stg",
@@ -354,6 +358,27 @@ def test_root_cause_panel(page: Any, server: Server, seed: Seed, artifacts: Path
     page.wait_for_selector(f".react-flow__node.selected[data-id='{lake['id']}']", timeout=20_000)
     assert "up=3" in page.url
     assert page.locator("[data-testid=rootcause-view]").count() == 1  # the panel stays open
+    # as of an instant before the failure was reported: the runs known then, no failure
+    with server.client() as c:
+        then = ok(
+            c.get(
+                "/api/v1/analysis/rootCause",
+                params={"id": stg["id"], "entityType": stg["type"], "asOf": before_failure},
+            )
+        )
+    then_order = [(it["id"], it["suspicion"]) for it in then["items"]]
+    assert then_order == [(raw["id"], "run_late"), (lake["id"], "run_late"), (stg["id"], "ok")]
+    page.goto(f"{server.url}/explore/{stg['type']}/{stg['id']}?up=1&down=0&asOf={before_failure}")
+    wait_rendered(page)
+    page.click("[data-testid=rootcause-tab]")
+    page.wait_for_selector("[data-testid=rootcause-asof]", timeout=20_000)
+    page.wait_for_selector("[data-testid=rootcause-row]", timeout=20_000)
+    rows = page.locator("[data-testid=rootcause-row]")
+    assert [
+        (rows.nth(i).get_attribute("data-id"), rows.nth(i).get_attribute("data-suspicion"))
+        for i in range(rows.count())
+    ] == then_order
+    assert page.locator("[data-testid=rootcause-run][data-state='FAIL']").count() == 0
     no_page_errors(page)
 
 

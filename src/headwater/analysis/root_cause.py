@@ -8,6 +8,11 @@ Suspicion, strongest first: a latest run that failed or was aborted; a late run 
 older than twice the job's usual interval, or a run still going after twice its usual duration);
 an edge on the path changed within `changed_within_ms` (default 7 days); a run still running.
 Ties break by distance (nearer first) and then by the most recent event.
+
+As of a past instant T (`at`), the same analysis answers as headwater knew things then: the
+graph and the details of its edges as of T (`analysis.asof`), each run's state history as
+received by T (a state reported later is not known then), writers from the run datasets
+received by T, and lateness and the "recently changed" window judged at T instead of now.
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 
+from headwater.analysis.asof import AsOfGraph, NotThenError
 from headwater.analysis.common import owner_names
 from headwater.graph.index import GraphIndex
 from headwater.model.assets import Asset
+from headwater.openlineage.translate import summarize
 from headwater.store import Store, now_ms
 from headwater.store import schema as s
 
@@ -71,9 +78,14 @@ def _ref(asset: Asset) -> dict[str, Any]:
     }
 
 
-def latest_runs(store: Store, job_pks: Iterable[int], now: int | None = None) -> dict[int, RunSummary]:
-    """The latest run of each job, with lateness judged against the job's recent history."""
-    now = now if now is not None else now_ms()
+def latest_runs(
+    store: Store, job_pks: Iterable[int], now: int | None = None, *, at: int | None = None
+) -> dict[int, RunSummary]:
+    """The latest run of each job, with lateness judged against the job's recent history.
+
+    With `at`, runs as they stood at that instant (see `_runs_as_of`); lateness is judged at `at`.
+    """
+    now = at if at is not None else (now if now is not None else now_ms())
     jobs = list(dict.fromkeys(job_pks))
     history: dict[int, list[RunSummary]] = {pk: [] for pk in jobs}
     r = s.runs
@@ -91,6 +103,8 @@ def latest_runs(store: Store, job_pks: Iterable[int], now: int | None = None) ->
                         row.error_message,
                     )
                 )
+    if at is not None:
+        history = _runs_as_of(store, history, at)
     out: dict[int, RunSummary] = {}
     for pk, runs in history.items():
         if not runs:
@@ -124,6 +138,44 @@ def latest_runs(store: Store, job_pks: Iterable[int], now: int | None = None) ->
     return out
 
 
+def _runs_as_of(store: Store, history: dict[int, list[RunSummary]], at: int) -> dict[int, list[RunSummary]]:
+    """Each run as headwater knew it at `at`: only the states received by then count (a run
+    with none did not exist yet), summarised like the translator does; the error message only
+    while the state then is a failure."""
+    ids = [run.run_id for runs in history.values() for run in runs]
+    states: dict[str, list[tuple[str, int, int]]] = {rid: [] for rid in ids}
+    rs = s.run_states
+    with store.read() as conn:
+        for i in range(0, len(ids), CHUNK):
+            for row in conn.execute(
+                select(rs.c.run_id, rs.c.state, rs.c.event_time, rs.c.received_at).where(
+                    rs.c.run_id.in_(ids[i : i + CHUNK]), rs.c.received_at <= at
+                )
+            ):
+                states[row.run_id].append((row.state, row.event_time, row.received_at))
+    out: dict[int, list[RunSummary]] = {}
+    for pk, runs in history.items():
+        then: list[RunSummary] = []
+        for run in runs:
+            known = states[run.run_id]
+            if not known:
+                continue
+            state, started, ended = summarize((st, t) for st, t, _ in known)
+            then.append(
+                RunSummary(
+                    run.run_id,
+                    run.job_pk,
+                    state,
+                    started,
+                    ended,
+                    max(received for _, _, received in known),
+                    run.error_message if state in FAILED_STATES else None,
+                )
+            )
+        out[pk] = then
+    return out
+
+
 def _run_status(run: RunSummary) -> str:
     if run.state in FAILED_STATES:
         return "run_failed"
@@ -143,19 +195,44 @@ def root_cause(
     node_limit: int = 10_000,
     changed_within_ms: int = DEFAULT_CHANGED_WITHIN_MS,
     now: int | None = None,
+    at: int | None = None,
 ) -> dict[str, Any]:
-    """Upstream of `root` with runs and recent changes, ordered most suspicious first."""
-    now = now if now is not None else now_ms()
-    index.refresh()
+    """Upstream of `root` with runs and recent changes, ordered most suspicious first.
+
+    With `at` (epoch ms), the analysis as of that instant (see the module docstring); raises
+    `NotThenError` when the root did not exist then.
+    """
+    now = at if at is not None else (now if now is not None else now_ms())
+    graph: AsOfGraph | None = None
+    if at is None:
+        index.refresh()
+    else:  # AsOfGraph.open refreshes the index itself
+        if root.created_at > at:
+            raise NotThenError(
+                f"{root.type.value} {root.fqn} did not exist at {at} (created at {root.created_at})"
+            )
+        graph = AsOfGraph.open(store, index, at)
+        if graph.is_deleted(root.pk):
+            raise NotThenError(f"{root.type.value} {root.fqn} was deleted at {at}")
+
+    def upstream_of(nodes: list[int]) -> dict[int, list[int]]:
+        if graph is not None:
+            found = graph.neighbours_many(nodes, upstream=True)
+            graph.prefetch_deleted({n for ns in found.values() for n in ns})
+            return found
+        return {node: list(index.upstream(node)) for node in nodes}
+
+    is_deleted = graph.is_deleted if graph is not None else index.is_deleted
     depth: dict[int, int] = {root.pk: 0}
     toward: dict[int, list[int]] = {}  # node -> its downstream neighbours on the way to the root
     frontier = [root.pk]
     truncated = False
     for level in range(1, max_depth + 1):
         nxt: list[int] = []
+        ups = upstream_of(frontier)
         for node in frontier:
-            for up in index.upstream(node):
-                if index.is_deleted(up):
+            for up in ups[node]:
+                if is_deleted(up):
                     continue
                 if up not in depth:
                     if len(depth) - 1 >= node_limit:
@@ -168,13 +245,18 @@ def root_cause(
         if not frontier:
             break
     pairs = [(u, d) for u, downs in toward.items() for d in downs]
-    edge_info = _edge_info(store, pairs)
-    writers = _writers(store, list(depth))
+    edge_info = _edge_info(store, pairs) if graph is None else _edge_info_as_of(store, graph, pairs)
+    writers = _writers(store, list(depth), at)
     job_pks = {p for info in edge_info.values() for p in info["pipelines"]} | {
         j for js in writers.values() for j in js
     }
-    runs = latest_runs(store, job_pks, now)
+    runs = latest_runs(store, job_pks, now, at=at)
     assets = store.get_assets_by_pks(set(depth) | job_pks)
+    if graph is not None:  # deleted since T: shown as they were then
+        for pk in list(assets):
+            then = graph.is_deleted(pk)
+            if assets[pk].deleted != then:
+                assets[pk] = assets[pk].model_copy(update={"deleted": then})
 
     def path_to_root(pk: int) -> list[str]:
         out = [assets[pk].fqn if pk in assets else str(pk)]
@@ -266,6 +348,7 @@ def root_cause(
         "pipelines": pipelines,
         "truncated": truncated,
         "evaluatedAt": now,
+        "asOf": at,
     }
 
 
@@ -274,42 +357,65 @@ def _edge_info(store: Store, pairs: Sequence[tuple[int, int]]) -> dict[tuple[int
     out: dict[tuple[int, int], dict[str, Any]] = {
         p: {"pipelines": [], "changedAt": None, "sources": []} for p in pairs
     }
-    d = s.edge_details
+    # `_rows_matching` joins the keys (a row-value IN is a full table scan on SQLite)
+    keys = ("from_pk", "to_pk")
     with store.read() as conn:
-        for i in range(0, len(pairs), CHUNK):
-            chunk = list(pairs[i : i + CHUNK])
-            for row in conn.execute(
-                select(d.c.from_pk, d.c.to_pk, d.c.source, d.c.pipeline_pk, d.c.updated_at).where(
-                    tuple_(d.c.from_pk, d.c.to_pk).in_(chunk)
-                )
-            ):
-                info = out[(row.from_pk, row.to_pk)]
-                info["sources"].append(row.source)
-                if row.pipeline_pk is not None and row.pipeline_pk not in info["pipelines"]:
-                    info["pipelines"].append(row.pipeline_pk)
-                info["changedAt"] = max(info["changedAt"] or 0, row.updated_at)
-            for erow in conn.execute(
-                select(s.edges.c.from_pk, s.edges.c.to_pk, s.edges.c.created_at).where(
-                    tuple_(s.edges.c.from_pk, s.edges.c.to_pk).in_(chunk)
-                )
-            ):
-                info = out[(erow.from_pk, erow.to_pk)]
-                info["changedAt"] = max(info["changedAt"] or 0, erow.created_at)
+        for row in store._rows_matching(
+            conn, "edge_details", keys, pairs, ("from_pk", "to_pk", "source", "pipeline_pk", "updated_at")
+        ):
+            info = out[(row.from_pk, row.to_pk)]
+            info["sources"].append(row.source)
+            if row.pipeline_pk is not None and row.pipeline_pk not in info["pipelines"]:
+                info["pipelines"].append(row.pipeline_pk)
+            info["changedAt"] = max(info["changedAt"] or 0, row.updated_at)
+        for erow in store._rows_matching(conn, "edges", keys, pairs, ("from_pk", "to_pk", "created_at")):
+            info = out[(erow.from_pk, erow.to_pk)]
+            info["changedAt"] = max(info["changedAt"] or 0, erow.created_at)
     return out
 
 
-def _writers(store: Store, pks: Sequence[int]) -> dict[int, list[int]]:
-    """Jobs whose runs wrote each asset (OpenLineage outputs)."""
+def _edge_info_as_of(
+    store: Store, graph: AsOfGraph, pairs: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], dict[str, Any]]:
+    """`_edge_info` from the details each pair had at the graph's instant."""
+    views = graph.edges(pairs)
+    pipeline_ids = {
+        str(d.pipeline["id"])
+        for view in views.values()
+        for d in view.details
+        if d.pipeline and d.pipeline.get("id")
+    }
+    pk_of = {i: a.pk for i, a in store.get_assets_by_ids(pipeline_ids).items()}
+    out: dict[tuple[int, int], dict[str, Any]] = {}
+    for pair in pairs:
+        info: dict[str, Any] = {"pipelines": [], "changedAt": None, "sources": []}
+        view = views.get(pair)
+        for d in view.details if view is not None else []:
+            info["sources"].append(d.source.value)
+            pk = pk_of.get(str((d.pipeline or {}).get("id")))
+            if pk is not None and pk not in info["pipelines"]:
+                info["pipelines"].append(pk)
+            when = d.updatedAt or d.createdAt
+            if when is not None and when <= graph.at:
+                info["changedAt"] = max(info["changedAt"] or 0, when)
+        out[pair] = info
+    return out
+
+
+def _writers(store: Store, pks: Sequence[int], at: int | None = None) -> dict[int, list[int]]:
+    """Jobs whose runs wrote each asset (OpenLineage outputs); with `at`, only runs whose
+    states had been received by then."""
     out: dict[int, list[int]] = {}
-    rd, r = s.run_datasets, s.runs
+    rd, r, rs = s.run_datasets, s.runs, s.run_states
     with store.read() as conn:
         for i in range(0, len(pks), CHUNK):
             chunk = list(pks[i : i + CHUNK])
+            query = select(rd.c.asset_pk, r.c.job_pk).join(r, r.c.run_id == rd.c.run_id)
+            if at is not None:
+                known = select(rs.c.run_id).where(rs.c.run_id == rd.c.run_id, rs.c.received_at <= at)
+                query = query.where(known.exists())
             for row in conn.execute(
-                select(rd.c.asset_pk, r.c.job_pk)
-                .join(r, r.c.run_id == rd.c.run_id)
-                .where(rd.c.asset_pk.in_(chunk), rd.c.direction == "output")
-                .distinct()
+                query.where(rd.c.asset_pk.in_(chunk), rd.c.direction == "output").distinct()
             ):
                 bucket = out.setdefault(row.asset_pk, [])
                 if row.job_pk not in bucket:

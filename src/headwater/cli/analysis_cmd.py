@@ -146,19 +146,28 @@ def root_cause_cmd(
     changed_within_hours: Annotated[
         float, typer.Option(help="Edges changed this recently are suspect")
     ] = 168,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="As headwater knew things at this instant")
+    ] = None,
     fmt: FormatOpt = "table",
     data_dir: DataDir = None,
     db_url: DbUrl = None,
 ) -> None:
     """Everything upstream, with the latest runs; most likely culprits first."""
     store, _ = _open(data_dir, db_url)
-    result = root_cause(
-        store,
-        GraphIndex(store),
-        _root(store, type_, fqn),
-        max_depth=depth,
-        changed_within_ms=int(changed_within_hours * 3600 * 1000),
-    )
+    at = _instant(as_of, "--as-of")
+    try:
+        result = root_cause(
+            store,
+            GraphIndex(store),
+            _root(store, type_, fqn, deleted_ok=at is not None),
+            max_depth=depth,
+            changed_within_ms=int(changed_within_hours * 3600 * 1000),
+            at=at,
+        )
+    except NotThenError as exc:
+        _fail(str(exc))
+        raise
     if fmt == "json":
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
         return

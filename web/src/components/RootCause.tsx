@@ -3,7 +3,7 @@ import { api } from "../api";
 import { TypeIcon } from "../icons";
 import type { EntityReference, RootCause, RootCauseItem, RootCauseRun } from "../types";
 import { label } from "../types";
-import { fmtTime } from "./Panels";
+import { fmtInstant, fmtTime } from "./Panels";
 
 /** How each suspicion reads, and the row style it gets. */
 const SUSPICION: Record<string, { text: string; cls: string }> = {
@@ -75,6 +75,7 @@ export function RootCauseView({
     setResult(null);
     setError(null);
     const q = new URLSearchParams({ id: target.id, entityType: target.type, changedWithinHours: String(hours) });
+    if (asOf) q.set("asOf", String(asOf));
     api.rootCause(q).then(
       (r) => !cancelled && setResult(r),
       (e: Error) => !cancelled && setError(e.message),
@@ -82,7 +83,7 @@ export function RootCauseView({
     return () => {
       cancelled = true;
     };
-  }, [target, hours]);
+  }, [target, hours, asOf]);
 
   const items = result?.items ?? [];
   const suspicious = items.filter((i) => i.suspicion !== "ok").length;
@@ -103,7 +104,9 @@ export function RootCauseView({
         </div>
       </div>
       {asOf && (
-        <div className="hw-warn">Root cause reads the current graph and the latest runs, not the graph as of the chosen time.</div>
+        <div className="hw-warn" data-testid="rootcause-asof">
+          As of {fmtInstant(asOf)}: the graph then, the runs as reported by then, lateness judged at that time.
+        </div>
       )}
       <div className="hw-actions">
         <label className="hw-small hw-muted">

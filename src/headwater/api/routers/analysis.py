@@ -218,6 +218,7 @@ def root_cause_endpoint(
     entityType: str = Query("table", description="type of the asset"),
     maxDepth: int | None = Query(None, description="hops to follow upstream (default: the server maximum)"),
     changedWithinHours: float = Query(168, gt=0, description="an edge changed this recently is suspect"),
+    asOf: str | None = Query(None, description=AS_OF_DOC),
 ) -> dict[str, Any]:
     """Upstream assets of an entity, each with the edges leading toward it, the pipelines powering
     them and the jobs writing it with their latest run (state, start, end, error, lateness).
@@ -226,18 +227,26 @@ def root_cause_endpoint(
     start for twice the job's usual interval, or running twice its usual duration), then an edge
     changed within `changedWithinHours`, then a run still going; ties by depth, then the most
     recent event. `pipelines` lists every job found with its latest run, same order.
+
+    With `asOf`, the analysis as headwater knew things then: the graph and edge details as of that
+    instant, run states received by then, lateness and the change window judged at that instant.
     """
     store = store_of(request)
-    root = _root(store, entityType, fqn, id, False)
+    at = instant(asOf)
+    root = _root(store, entityType, fqn, id, at is not None)
     depth = _depth(request, maxDepth, settings_of(request).max_depth)
-    return root_cause(
-        store,
-        index_of(request),
-        root,
-        max_depth=depth,
-        node_limit=settings_of(request).node_limit,
-        changed_within_ms=int(changedWithinHours * 3600 * 1000),
-    )
+    try:
+        return root_cause(
+            store,
+            index_of(request),
+            root,
+            max_depth=depth,
+            node_limit=settings_of(request).node_limit,
+            changed_within_ms=int(changedWithinHours * 3600 * 1000),
+            at=at,
+        )
+    except NotThenError as exc:
+        raise ApiError(404, str(exc)) from None
 
 
 # -- lineage as of a time, and diff -------------------------------------------------------------------
