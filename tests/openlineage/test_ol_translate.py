@@ -283,3 +283,28 @@ def test_datasets_match_existing_catalog_assets(store: Store) -> None:
     tr2.drain()
     pairs = {(e[0], e[1]) for e in snapshot(store)["edges"]}
     assert ("table:my_pg.shop.crm.customers", "table:my_pg.shop.public.orders") in pairs
+
+
+def test_group_append_counts_only_new_rows(store: Store) -> None:
+    """A group commit reports, per request, how many of its events were new: duplicates of
+    stored rows, of another request in the same group, and fresh rows mixed in one statement
+    (SQLite counts the rows it inserted instead of reading them back)."""
+    from headwater.openlineage.events import accept_json
+
+    evs = [
+        accept_json(json.dumps(make_event("COMPLETE", run_id=f"00000000-0000-4000-8000-{i:012d}")).encode())
+        for i in range(10)
+    ]
+    assert all(evs)
+    tr = Translator(store)
+    with store.write() as conn:
+        assert tr.append_groups(conn, [(evs[:4], "http"), (evs[2:6], "http")]) == [4, 2]
+    with store.write() as conn:
+        added = tr.append_groups(conn, [(evs[5:8], "http"), (evs[:1], "kafka"), (evs[8:], "http")])
+    assert added == [2, 0, 2]
+    with store.write() as conn:
+        assert tr.append_groups(conn, [(evs, "http")]) == [0]
+    with store.read() as conn:
+        keys = conn.execute(select(s.raw_events.c.dedup_key).order_by(s.raw_events.c.seq)).scalars().all()
+    assert len(keys) == len(set(keys)) == 10
+    assert set(tr._handoff) == set(keys)  # every new row handed to the translator, once

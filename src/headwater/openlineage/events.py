@@ -494,6 +494,17 @@ def _job(raw: Mapping[str, Any], warnings: list[str], known: Mapping[str, type[_
     )
 
 
+
+def _run_id(run_obj: dict[str, Any]) -> uuid.UUID:
+    """`run.runId`, which the core spec requires to be a UUID."""
+    run_id_raw = run_obj.get("runId")
+    if run_id_raw is None:
+        raise EventValidationError("run.runId", "field required")
+    try:
+        return uuid.UUID(str(run_id_raw))
+    except ValueError as exc:
+        raise EventValidationError("run.runId", f"must be a UUID, got {run_id_raw!r}") from exc
+
 def parse_event(raw: Any, *, trusted: bool = False) -> OpenLineageEvent:
     """Validate one decoded JSON value as an OpenLineage event.
 
@@ -538,13 +549,7 @@ def parse_event(raw: Any, *, trusted: bool = False) -> OpenLineageEvent:
     if "run" in raw:
         kind = "RunEvent"
         run_obj = _object(raw, "run", "")
-        run_id_raw = run_obj.get("runId")
-        if run_id_raw is None:
-            raise EventValidationError("run.runId", "field required")
-        try:
-            run_id = uuid.UUID(str(run_id_raw))
-        except ValueError as exc:
-            raise EventValidationError("run.runId", f"must be a UUID, got {run_id_raw!r}") from exc
+        run_id = _run_id(run_obj)
         run = Run(run_id, _clean_facets(run_obj.get("facets"), run_known, "run.facets", warnings))
         job = _job(raw, warnings, job_known)
         inputs = _datasets(raw, "inputs", warnings, ds_known)
@@ -668,13 +673,7 @@ def accept_event(raw: Any, payload: bytes | None = None, *, _core: bool = False)
     if "run" in raw:
         kind = "RunEvent"
         run_obj = _object(raw, "run", "")
-        run_id_raw = run_obj.get("runId")
-        if run_id_raw is None:
-            raise EventValidationError("run.runId", "field required")
-        try:
-            uuid.UUID(str(run_id_raw))
-        except ValueError as exc:
-            raise EventValidationError("run.runId", f"must be a UUID, got {run_id_raw!r}") from exc
+        _run_id(run_obj)
     elif "job" in raw:
         kind = "JobEvent"
         if "dataset" in raw:

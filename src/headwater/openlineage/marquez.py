@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from headwater.identity.fqn import split, unquote_name
@@ -550,16 +550,20 @@ class MarquezReader:
             for _ in range(max(depth, 1)):
                 if not frontier:
                     break
-                conds = [s.edge_details.c.to_pk.in_(list(frontier))]
+                d = s.edge_details
+                ol = d.c.source == LineageSource.OPEN_LINEAGE.value
+                # edges into the frontier through `edges` (edge_details has no index on to_pk),
+                # edges out of it by edge_details' primary key; a pair found both ways once
+                stmts = [
+                    select(d.c.from_pk, d.c.to_pk, d.c.details)
+                    .select_from(s.details_by_target())
+                    .where(ol, s.edges.c.to_pk.in_(list(frontier)))
+                ]
                 if with_downstream:
-                    conds.append(s.edge_details.c.from_pk.in_(list(frontier)))
-                from sqlalchemy import or_
-
-                rows = conn.execute(
-                    select(s.edge_details.c.from_pk, s.edge_details.c.to_pk, s.edge_details.c.details).where(
-                        and_(s.edge_details.c.source == LineageSource.OPEN_LINEAGE.value, or_(*conds))
+                    stmts.append(
+                        select(d.c.from_pk, d.c.to_pk, d.c.details).where(ol, d.c.from_pk.in_(list(frontier)))
                     )
-                ).all()
+                rows = list({(r.from_pk, r.to_pk): r for stmt in stmts for r in conn.execute(stmt)}.values())
                 nxt: set[int] = set()
                 for r in rows:
                     for m in json.loads(r.details).get("columnsLineage") or []:

@@ -9,12 +9,15 @@ runs behind, in its own thread, from the durable log.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import queue
 import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future
+from typing import TypeAlias
 
 from sqlalchemy import func, select
 
@@ -26,7 +29,22 @@ from headwater.store import schema as s
 log = logging.getLogger(__name__)
 
 _Events = Sequence[OpenLineageEvent | AcceptedEvent]
-_Item = tuple[_Events, str, "Future[int]"]
+# who waits for a group: a thread (concurrent Future) or a coroutine (asyncio Future)
+_Waiter: TypeAlias = "Future[int] | asyncio.Future[int]"
+_Item: TypeAlias = "tuple[_Events, str, _Waiter]"
+# a write submitted or committed this recently means requests are flowing (see _writes_flowing)
+_FLOWING_WINDOW = 0.02
+
+
+def _resolve_all(results: list[tuple[asyncio.Future[int], int | BaseException]]) -> None:
+    """Wake every coroutine of one group commit, on its event loop, in one callback."""
+    for fut, result in results:
+        if fut.done():  # cancelled: the client went away
+            continue
+        if isinstance(result, BaseException):
+            fut.set_exception(result)
+        else:
+            fut.set_result(result)
 
 
 class IngestService:
@@ -51,7 +69,10 @@ class IngestService:
         self.translate_delay = translate_delay
         self.max_yield = max_yield
         self._last_store = 0.0  # monotonic time of the writer's last commit
-        self._queue: queue.Queue[_Item | None] = queue.Queue()
+        self._last_submit = 0.0  # monotonic time of the last submission
+        self._writing = False  # the writer holds a group (waiting for the lock or committing)
+        # C-implemented: a put is a few hundred nanoseconds, paid on the event loop per request
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._wake = threading.Event()
         self._idle = threading.Event()
         self._idle.set()
@@ -100,9 +121,26 @@ class IngestService:
                 fut.set_exception(exc)
             self._wake.set()
             return fut
-        self._idle.clear()
-        self._queue.put((events, transport, fut))
+        self._enqueue((events, transport, fut))
         return fut
+
+    async def store_async(self, events: _Events, transport: str) -> int:
+        """:meth:`submit` for coroutines: returns rows added once they are committed.
+
+        The writer wakes all the coroutines of one group commit with one callback on their
+        event loop, instead of one cross-thread wake-up per request (``wrap_future``), which
+        cost the event loop more than accepting the event."""
+        if not self.running:
+            return await asyncio.wrap_future(self.submit(events, transport))
+        fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._enqueue((events, transport, fut))
+        return await fut
+
+    def _enqueue(self, item: _Item) -> None:
+        if self._idle.is_set():  # clear() takes a lock: not on every request
+            self._idle.clear()
+        self._last_submit = time.monotonic()
+        self._queue.put(item)
 
     def store_events(self, events: _Events, transport: str) -> int:
         """Blocking variant of :meth:`submit` for consumers; returns rows actually added."""
@@ -113,30 +151,49 @@ class IngestService:
             first = self._queue.get()
             if first is None:
                 break
-            items = [first]
-            count = len(first[0])
-            while count < self.max_batch:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._stop.set()
-                    break
-                items.append(nxt)
-                count += len(nxt[0])
+            self._writing = True
             try:
-                with self.store.write() as conn:
-                    added = self.translator.append_groups(conn, [(ev, tp) for ev, tp, _f in items])
-            except Exception as exc:
-                log.exception("storing OpenLineage events failed")
-                for _e, _t, fut in items:
-                    fut.set_exception(exc)
+                self._write_group(first)
+            finally:
+                self._writing = False
+
+    def _write_group(self, first: _Item) -> None:
+        """Store ``first`` and whatever else is queued (up to ``max_batch`` events) in one
+        transaction, then wake every waiter."""
+        items = [first]
+        count = len(first[0])
+        while count < self.max_batch:
+            try:
+                nxt = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if nxt is None:
+                self._stop.set()
+                break
+            items.append(nxt)
+            count += len(nxt[0])
+        results: list[int | BaseException]
+        try:
+            with self.store.write() as conn:
+                results = list(self.translator.append_groups(conn, [(ev, tp) for ev, tp, _f in items]))
+        except Exception as exc:
+            log.exception("storing OpenLineage events failed")
+            results = [exc] * len(items)
+        else:
+            self._last_store = time.monotonic()
+            self._wake.set()
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int], int | BaseException]]] = {}
+        for (_e, _t, fut), result in zip(items, results, strict=True):
+            if isinstance(fut, Future):
+                if isinstance(result, BaseException):
+                    fut.set_exception(result)
+                else:
+                    fut.set_result(result)
             else:
-                self._last_store = time.monotonic()
-                for (_e, _t, fut), n in zip(items, added, strict=True):
-                    fut.set_result(n)
-                self._wake.set()
+                by_loop.setdefault(fut.get_loop(), []).append((fut, result))
+        for loop, waiting in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+                loop.call_soon_threadsafe(_resolve_all, waiting)
 
     # ------------------------------------------------------------------ translate
 
@@ -169,15 +226,24 @@ class IngestService:
         keeps moving under constant load. Returns whether stores were flowing, i.e. the next
         translation batch should be short: on SQLite it holds the single write lock."""
 
-        def flowing() -> bool:
-            return not self._queue.empty() or time.monotonic() - self._last_store < 0.02
-
+        flowing = self._writes_flowing
         if not flowing():
             return False
         deadline = time.monotonic() + self.max_yield
         while flowing() and time.monotonic() < deadline and not self._stop.is_set():
             time.sleep(0.005)
         return True
+
+    def _writes_flowing(self) -> bool:
+        """Whether stores are under way: one queued, one held by the writer (possibly waiting
+        for the write lock, which the translator's batches take on SQLite), or one submitted
+        or committed in the last few milliseconds. Checking only the queue and the last
+        commit was fooled during a translation batch: the writer had taken the queued
+        requests and was blocked on the lock, so the queue looked empty and the last commit
+        old, and the translator went on with full-size batches while every client waited."""
+        if self._writing or not self._queue.empty():
+            return True
+        return time.monotonic() - max(self._last_store, self._last_submit) < _FLOWING_WINDOW
 
     def _after_translate(self) -> None:
         """Hook for the API: refresh read indexes after lineage changed."""

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import or_, select, tuple_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Connection
 
 from headwater.identity.fqn import quote_name
@@ -253,19 +253,18 @@ class Translator:
             ("INSERT INTO" if pg else "INSERT OR IGNORE INTO")
             + " raw_events (received_at, kind, transport, dedup_key, payload) VALUES "
         )
-        tail = (" ON CONFLICT (dedup_key) DO NOTHING" if pg else "") + " RETURNING dedup_key"
+        tail = " ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key" if pg else ""
         one = "(" + ",".join([mark] * 5) + ")"
         fresh: list[str] = []
         for i in range(0, len(rows), 500):
             chunk = rows[i : i + 500]
             # one multi-row statement, not executemany: one round trip (and, on SQLite, one
-            # release of the GIL instead of one per row, each waiting to be taken back); it
-            # returns the keys actually inserted (a duplicate of a stored event is skipped)
-            fresh.extend(
-                conn.exec_driver_sql(
-                    head + ",".join([one] * len(chunk)) + tail, tuple(v for r in chunk for v in r)
-                ).scalars()
-            )
+            # release of the GIL instead of one per row, each waiting to be taken back)
+            sql, params = head + ",".join([one] * len(chunk)) + tail, tuple(v for r in chunk for v in r)
+            if pg:  # the keys actually inserted (a duplicate of a stored event is skipped)
+                fresh.extend(conn.exec_driver_sql(sql, params).scalars())
+            else:
+                fresh.extend(self._insert_sqlite(conn, sql, params, [r[3] for r in chunk]))
         for key in fresh:
             added_by[owner[key]] += 1
         with self._handoff_lock:
@@ -278,6 +277,54 @@ class Translator:
                 self._handoff[key] = payloads[key]
         return added_by
 
+    @staticmethod
+    def _pending_stmt(conn: Connection, limit: int) -> Any:
+        """The oldest ``limit`` untranslated OpenLineage rows (Atlan-path rows once the Atlan
+        projector has passed them, or after a while)."""
+        projected = conn.execute(
+            select(s.settings.c.value).where(s.settings.c.key == ATLAN_PROJECTION_CURSOR)
+        ).scalar()
+        return (
+            select(
+                s.raw_events.c.seq, s.raw_events.c.dedup_key, s.raw_events.c.kind, s.raw_events.c.transport
+            )
+            .where(
+                s.raw_events.c.processed_at.is_(None),
+                s.raw_events.c.kind.like(RAW_KIND_PREFIX + "%"),
+                or_(
+                    ~s.raw_events.c.transport.like(ATLAN_TRANSPORT_PREFIX + "%"),
+                    s.raw_events.c.seq <= int(projected or 0),
+                    s.raw_events.c.received_at < now_ms() - ATLAN_PROJECTION_WAIT_MS,
+                ),
+            )
+            .order_by(s.raw_events.c.seq)
+            .limit(limit)
+        )
+
+    @staticmethod
+    def _insert_sqlite(conn: Connection, sql: str, params: tuple[Any, ...], keys: list[str]) -> list[str]:
+        """Run one multi-row ``INSERT OR IGNORE`` into raw_events; return the keys inserted.
+
+        Not with ``RETURNING``: each returned row is a step of the statement, and each step
+        releases the GIL and waits to take it back behind the event loop (one wait per event
+        of a group commit). The connection's change counter says how many rows went in; when
+        that is all of them (the usual case) the keys are known, otherwise the new rows are
+        the last ones by ``seq`` (the write lock is held: nobody else inserts meanwhile)."""
+        dbapi: Any = conn.connection.driver_connection
+        before = dbapi.total_changes
+        result = conn.exec_driver_sql(sql, params)
+        added = dbapi.total_changes - before
+        if added == len(keys):
+            return keys
+        if added == 0:
+            return []
+        last = result.lastrowid
+        return list(
+            conn.exec_driver_sql(
+                "SELECT dedup_key FROM raw_events WHERE seq > ? AND seq <= ?", (last - added, last)
+            ).scalars()
+        )
+
     def process_pending(self, limit: int = 500) -> int:
         """Translate up to ``limit`` unprocessed raw events (oldest first). Returns how many."""
         # a batch decodes hundreds of events (~500 JSON objects each) that all stay alive until
@@ -287,46 +334,46 @@ class Translator:
             return self._process_pending(limit)
 
     def _process_pending(self, limit: int) -> int:
+        # On SQLite the batch is picked and decoded before the write transaction: that is a
+        # process-wide lock, and every ingest request waits behind it (decoding and checking
+        # a Spark-sized event is about a quarter of translating it); inside, only rows still pending
+        # are kept. PostgreSQL has no such lock: rows are picked and locked in the transaction
+        # (SKIP LOCKED, so several translators share the work), as before.
+        picked = None
+        if self.store.dialect == "sqlite":
+            with self.store.read() as conn:
+                rows = conn.execute(self._pending_stmt(conn, limit)).all()
+                if not rows:
+                    return 0
+                parsed, bad = self._decode(conn, rows)
+            picked = rows
         with self.store.write() as conn:
-            projected = conn.execute(
-                select(s.settings.c.value).where(s.settings.c.key == ATLAN_PROJECTION_CURSOR)
-            ).scalar()
-            stmt = (
-                select(
-                    s.raw_events.c.seq, s.raw_events.c.dedup_key, s.raw_events.c.kind, s.raw_events.c.transport
+            if picked is None:
+                stmt = self._pending_stmt(conn, limit)
+                if conn.dialect.name == "postgresql":
+                    stmt = stmt.with_for_update(skip_locked=True)
+                rows = conn.execute(stmt).all()
+                if not rows:
+                    return 0
+                parsed, bad = self._decode(conn, rows)
+            else:
+                seqs = [r.seq for r in picked]
+                still = set(
+                    conn.execute(
+                        select(s.raw_events.c.seq).where(
+                            s.raw_events.c.seq.in_(seqs), s.raw_events.c.processed_at.is_(None)
+                        )
+                    ).scalars()
                 )
-                .where(
-                    s.raw_events.c.processed_at.is_(None),
-                    s.raw_events.c.kind.like(RAW_KIND_PREFIX + "%"),
-                    or_(
-                        ~s.raw_events.c.transport.like(ATLAN_TRANSPORT_PREFIX + "%"),
-                        s.raw_events.c.seq <= int(projected or 0),
-                        s.raw_events.c.received_at < now_ms() - ATLAN_PROJECTION_WAIT_MS,
-                    ),
-                )
-                .order_by(s.raw_events.c.seq)
-                .limit(limit)
-            )
-            if conn.dialect.name == "postgresql":
-                stmt = stmt.with_for_update(skip_locked=True)
-            rows = conn.execute(stmt).all()
-            if not rows:
-                return 0
+                rows = [r for r in picked if r.seq in still]
+                if not rows:
+                    return 0
+                bad = {seq: err for seq, err in bad.items() if seq in still}
             events: list[OpenLineageEvent] = []
             atlan_events: list[OpenLineageEvent] = []
-            bad: dict[int, str] = {}
-            with self._handoff_lock:
-                known = {r.seq: self._handoff.pop(r.dedup_key, None) for r in rows}
-            missing = [seq for seq, ev in known.items() if ev is None]
-            payloads = self._payloads(conn, missing)
             for row in rows:
-                # standard facets are checked here, not when the event was accepted: a
-                # malformed one is dropped with a warning (logged now)
-                try:
-                    data = known[row.seq]
-                    ev = parse_event(loads(data if data is not None else payloads[row.seq]))
-                except (EventValidationError, ValueError, KeyError) as exc:
-                    bad[row.seq] = str(exc)
+                ev = parsed.get(row.seq)
+                if ev is None:
                     continue
                 events.append(ev)
                 if row.transport.startswith(ATLAN_TRANSPORT_PREFIX):
@@ -359,6 +406,25 @@ class Translator:
             for seq, err in bad.items():
                 conn.execute(update(s.raw_events).where(s.raw_events.c.seq == seq).values(error=err[:2000]))
         return len(rows)
+
+    def _decode(
+        self, conn: Connection, rows: Sequence[Any]
+    ) -> tuple[dict[int, OpenLineageEvent], dict[int, str]]:
+        """The events of ``rows`` (payloads handed over in memory, else read), and why the
+        others could not be parsed. Standard facets are checked here, not when the event was
+        accepted: a malformed one is dropped with a warning (logged now)."""
+        with self._handoff_lock:
+            known = {r.seq: self._handoff.pop(r.dedup_key, None) for r in rows}
+        payloads = self._payloads(conn, [seq for seq, data in known.items() if data is None])
+        parsed: dict[int, OpenLineageEvent] = {}
+        bad: dict[int, str] = {}
+        for row in rows:
+            try:
+                data = known[row.seq]
+                parsed[row.seq] = parse_event(loads(data if data is not None else payloads[row.seq]))
+            except (EventValidationError, ValueError, KeyError) as exc:
+                bad[row.seq] = str(exc)
+        return parsed, bad
 
     @staticmethod
     def _projected_runs(conn: Connection, events: list[OpenLineageEvent]) -> frozenset[str]:
@@ -520,14 +586,16 @@ class Translator:
         missing = [k for k in dict.fromkeys(wanted) if k not in self._datasets]
         if missing:
             found: dict[tuple[str, str], int] = {}
-            for i in range(0, len(missing), 400):
-                chunk = missing[i : i + 400]
-                for row in conn.execute(
-                    select(
-                        olt.ol_datasets.c.namespace, olt.ol_datasets.c.name, olt.ol_datasets.c.asset_pk
-                    ).where(tuple_(olt.ol_datasets.c.namespace, olt.ol_datasets.c.name).in_(chunk))
-                ):
-                    found[(row.namespace, row.name)] = row.asset_pk
+            # keys joined, not a row-value IN (a full table scan on SQLite)
+            for row in self.store._rows_matching(
+                conn,
+                "ol_datasets",
+                ("namespace", "name"),
+                missing,
+                ("namespace", "name", "asset_pk"),
+                key_types=("text", "text"),
+            ):
+                found[(row.namespace, row.name)] = row.asset_pk
             if found:
                 fqns = {
                     r.pk: r.fqn
@@ -750,17 +818,12 @@ class Translator:
             for item in items[:-1]:
                 parents.setdefault((item.type.value, item.fqn), item)
             leaves.setdefault((items[-1].type.value, items[-1].fqn), items[-1])
-        existing: set[tuple[str, str]] = set()
-        keys = list(parents)
-        for i in range(0, len(keys), 400):
-            existing |= {
-                (r.type, r.fqn)
-                for r in conn.execute(
-                    select(s.assets.c.type, s.assets.c.fqn).where(
-                        tuple_(s.assets.c.type, s.assets.c.fqn).in_(keys[i : i + 400])
-                    )
-                )
-            }
+        existing = {
+            (r.type, r.fqn)
+            for r in self.store._rows_matching(
+                conn, "assets", ("type", "fqn"), list(parents), ("type", "fqn"), key_types=("text", "text")
+            )
+        }
         order = {
             t: n
             for n, t in enumerate(
@@ -1156,15 +1219,12 @@ class Translator:
             self._applied.clear()
         pairs = list(contrib)
         current: dict[tuple[int, int], dict[str, Any]] = {}
-        for i in range(0, len(pairs), 400):
-            chunk = pairs[i : i + 400]
-            for r in conn.execute(
-                select(s.edge_details.c.from_pk, s.edge_details.c.to_pk, s.edge_details.c.details).where(
-                    tuple_(s.edge_details.c.from_pk, s.edge_details.c.to_pk).in_(chunk),
-                    s.edge_details.c.source == LineageSource.OPEN_LINEAGE.value,
-                )
-            ):
-                current[(r.from_pk, r.to_pk)] = json.loads(r.details)
+        # keys joined, not a row-value IN (a full scan of edge_details on SQLite)
+        for row in self.store._rows_matching(
+            conn, "edge_details", ("from_pk", "to_pk"), pairs, ("from_pk", "to_pk", "source", "details")
+        ):
+            if row.source == LineageSource.OPEN_LINEAGE.value:
+                current[(row.from_pk, row.to_pk)] = json.loads(row.details)
         pipe_pks = {p for c in contrib.values() for p in c["pipelines"]}
         old_ids = {str(p.get("id")) for d in current.values() for p in d.get("pipelines") or []}
         cols = (s.assets.c.pk, s.assets.c.id, s.assets.c.fqn, s.assets.c.name)
@@ -1210,15 +1270,17 @@ class Translator:
         jl = sorted(jobs)
         for i in range(0, len(jl), 400):
             chunk = jl[i : i + 400]
-            existing |= {
-                (r.from_pk, r.to_pk)
-                for r in conn.execute(
-                    select(s.edge_details.c.from_pk, s.edge_details.c.to_pk).where(
-                        s.edge_details.c.source == src,
-                        s.edge_details.c.to_pk.in_(chunk) | s.edge_details.c.from_pk.in_(chunk),
-                    )
-                )
-            }
+            # into the jobs through `edges` (edge_details has no index on to_pk), out of them by
+            # edge_details' primary key
+            for stmt in (
+                select(s.edge_details.c.from_pk, s.edge_details.c.to_pk)
+                .select_from(s.details_by_target())
+                .where(s.edge_details.c.source == src, s.edges.c.to_pk.in_(chunk)),
+                select(s.edge_details.c.from_pk, s.edge_details.c.to_pk).where(
+                    s.edge_details.c.source == src, s.edge_details.c.from_pk.in_(chunk)
+                ),
+            ):
+                existing |= {(r.from_pk, r.to_pk) for r in conn.execute(stmt)}
         wanted: dict[tuple[int, int], int] = {}  # pair -> pipeline pk
         candidates: set[tuple[int, int, str]] = set()  # (pair..., direction) that may have to go
         for rid, (ins, outs) in io.items():

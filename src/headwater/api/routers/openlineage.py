@@ -122,8 +122,7 @@ def _invalid(exc: EventValidationError) -> JSONResponse:
 
 
 async def _store(request: Request, events: list[AcceptedEvent], transport: str) -> int:
-    fut = ingest_service(request.app).submit(events, transport)
-    return await asyncio.wrap_future(fut)
+    return await ingest_service(request.app).store_async(events, transport)
 
 
 def _edge_count(ev: AcceptedEvent) -> int:
@@ -212,7 +211,7 @@ class IngestFastLane:
             ev = None
         if ev is not None:
             try:
-                await asyncio.wrap_future(ingest_service(fastapi_app).submit([ev], "http"))
+                await ingest_service(fastapi_app).store_async([ev], "http")
             except Exception:
                 ev = None  # the endpoint tries again and reports the error its own way
             else:
