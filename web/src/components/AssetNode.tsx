@@ -1,5 +1,5 @@
-import { createContext, memo, useContext } from "react";
-import { Handle, Position, useStore } from "@xyflow/react";
+import { createContext, memo, useContext, useEffect, useRef } from "react";
+import { Handle, Position, useStore, useUpdateNodeInternals } from "@xyflow/react";
 import type { NodeProps, Node } from "@xyflow/react";
 import { TypeIcon } from "../icons";
 import type { EntityReference } from "../types";
@@ -57,6 +57,17 @@ const zoomedOutSelector = (s: { transform: [number, number, number] }) => s.tran
 function AssetNodeImpl({ id, data }: NodeProps<AssetFlowNode>) {
   const actions = useContext(ActionsContext)!;
   const zoomedOut = useStore(zoomedOutSelector);
+  // React Flow measures a node's handles when it mounts or resizes. Opening or changing the column
+  // list adds handles (`in:col`, `out:col`) that column edges attach to; if the re-measure raced the
+  // list, those edges would stay undrawn. Re-measure explicitly whenever the list changes.
+  const updateNodeInternals = useUpdateNodeInternals();
+  const columnsKey = data.columns ? data.columns.join("\u0000") : null;
+  const measuredColumns = useRef(columnsKey);
+  useEffect(() => {
+    if (measuredColumns.current === columnsKey) return; // mounting: React Flow measures anyway
+    measuredColumns.current = columnsKey;
+    updateNodeInternals(id);
+  }, [id, columnsKey, updateNodeInternals]);
   const r = data.ref;
   const fqnBase = r.fullyQualifiedName ?? "";
   const cls = [
