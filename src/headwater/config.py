@@ -34,6 +34,9 @@ class Settings:
     max_batch_events: int = field(default_factory=lambda: int(_env("MAX_BATCH_EVENTS", "10000")))
     max_bulk_entities: int = field(default_factory=lambda: int(_env("MAX_BULK_ENTITIES", "10000")))
     max_export_rows: int = field(default_factory=lambda: int(_env("MAX_EXPORT_ROWS", "100000")))
+    # OpenLineage: how long translation may wait behind a continuous flow of stored events
+    # before it takes its share (seconds); requests are acknowledged faster while it waits
+    translate_max_wait: float = field(default_factory=lambda: float(_env("TRANSLATE_MAX_WAIT", "10")))
     cors_origins: list[str] = field(
         default_factory=lambda: [o for o in _env("CORS_ORIGINS", "").split(",") if o.strip()]
     )

@@ -193,6 +193,7 @@ def run_cmd(
     db_url: DbUrl = None,
 ) -> None:
     """Run a service's consumer once (until idle for sessionTimeout) or continuously."""
+    from headwater.config import Settings
     from headwater.openlineage.service import IngestService
     from headwater.openlineage.services import RunStats, get_service, make_consumer, now_ms, options_of
 
@@ -206,7 +207,7 @@ def run_cmd(
     opts = options_of(asset)
     if opts.enableDebugLog:
         logging.getLogger("headwater").setLevel(logging.DEBUG)
-    ingest = IngestService(store)
+    ingest = IngestService(store, max_translate_wait=Settings().translate_max_wait)
     ingest.start()
     stats = RunStats(service=name, mode="continuous" if continuous else "once")
     consumer = make_consumer(store, ingest, asset, stats, opts)

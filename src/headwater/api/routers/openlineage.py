@@ -39,7 +39,7 @@ def ingest_service(app: FastAPI) -> IngestService:
     """The app's ingest service, created on first use (tests may skip the lifespan)."""
     svc: IngestService | None = getattr(app.state, "openlineage", None)
     if svc is None:
-        svc = IngestService(app.state.store)
+        svc = IngestService(app.state.store, max_translate_wait=app.state.settings.translate_max_wait)
         app.state.openlineage = svc
     return svc
 
