@@ -22,7 +22,7 @@ from typing import TypeAlias
 from sqlalchemy import func, select
 
 from headwater.openlineage.events import AcceptedEvent, OpenLineageEvent
-from headwater.openlineage.translate import RAW_KIND_PREFIX, Translator
+from headwater.openlineage.translate import RAW_KIND_PREFIX, RAW_ROWS_PER_STATEMENT, Translator
 from headwater.store import Store
 from headwater.store import schema as s
 
@@ -162,7 +162,7 @@ class IngestService:
 
     def _write_group(self, first: _Item) -> None:
         """Store ``first`` and whatever else is queued (up to ``max_batch`` events) in one
-        transaction, then wake every waiter."""
+        transaction (one statement when they fit), then wake every waiter."""
         items = [first]
         count = len(first[0])
         while count < self.max_batch:
@@ -176,8 +176,11 @@ class IngestService:
             items.append(nxt)
             count += len(nxt[0])
         results: list[int | BaseException]
+        # a group that fits one INSERT needs no transaction around it (on SQLite that saves the
+        # BEGIN and COMMIT calls and their waits for the GIL; a 2xx still follows the commit)
+        one_statement = count <= RAW_ROWS_PER_STATEMENT
         try:
-            with self.store.write() as conn:
+            with self.store.write_one_statement() if one_statement else self.store.write() as conn:
                 results = list(self.translator.append_groups(conn, [(ev, tp) for ev, tp, _f in items]))
         except Exception as exc:
             log.exception("storing OpenLineage events failed")

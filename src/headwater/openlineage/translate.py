@@ -93,10 +93,27 @@ def loads(text: str | bytes) -> Any:
         return json.loads(text)
 
 
+# raw events appended per INSERT statement (SQLite allows 32,766 bound values; a row has 5)
+RAW_ROWS_PER_STATEMENT = 500
+# hashlib gives up the GIL while hashing this many bytes or more (HASHLIB_GIL_MINSIZE)
+_HASH_CHUNK = 2047
+
+
 def dedup_key(payload: str | bytes) -> str:
     """Key of a stored payload: a retried request or a redelivered message (the same bytes)
-    is stored once, so at-least-once delivery leaves one row."""
-    return hashlib.sha256(payload.encode() if isinstance(payload, str) else payload).hexdigest()
+    is stored once, so at-least-once delivery leaves one row.
+
+    The digest is fed in chunks below hashlib's GIL threshold: the group-commit writer hashes
+    every event, and each release of the GIL cost it a wait behind the event loop to take it
+    back (a Spark-sized event is ~10 KB; hashing it keeping the GIL costs ~1 µs more)."""
+    data = payload.encode() if isinstance(payload, str) else payload
+    if len(data) <= _HASH_CHUNK:
+        return hashlib.sha256(data).hexdigest()
+    digest = hashlib.sha256()
+    view = memoryview(data)
+    for i in range(0, len(data), _HASH_CHUNK):
+        digest.update(view[i : i + _HASH_CHUNK])
+    return digest.hexdigest()
 
 
 def raw_payload(ev: OpenLineageEvent | AcceptedEvent) -> bytes:
@@ -256,8 +273,8 @@ class Translator:
         tail = " ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key" if pg else ""
         one = "(" + ",".join([mark] * 5) + ")"
         fresh: list[str] = []
-        for i in range(0, len(rows), 500):
-            chunk = rows[i : i + 500]
+        for i in range(0, len(rows), RAW_ROWS_PER_STATEMENT):
+            chunk = rows[i : i + RAW_ROWS_PER_STATEMENT]
             # one multi-row statement, not executemany: one round trip (and, on SQLite, one
             # release of the GIL instead of one per row, each waiting to be taken back)
             sql, params = head + ",".join([one] * len(chunk)) + tail, tuple(v for r in chunk for v in r)
@@ -309,21 +326,24 @@ class Translator:
         releases the GIL and waits to take it back behind the event loop (one wait per event
         of a group commit). The connection's change counter says how many rows went in; when
         that is all of them (the usual case) the keys are known, otherwise the new rows are
-        the last ones by ``seq`` (the write lock is held: nobody else inserts meanwhile)."""
+        the ones with the last ``added`` seqs up to the statement's last row id."""
         dbapi: Any = conn.connection.driver_connection
         before = dbapi.total_changes
-        result = conn.exec_driver_sql(sql, params)
+        if conn.get_execution_options().get("headwater_autocommit"):
+            # Store.write_one_statement: the statement commits itself (one call into SQLite)
+            last = dbapi.execute(sql, params).lastrowid
+        else:
+            last = conn.exec_driver_sql(sql, params).lastrowid
         added = dbapi.total_changes - before
         if added == len(keys):
             return keys
         if added == 0:
             return []
-        last = result.lastrowid
-        return list(
-            conn.exec_driver_sql(
-                "SELECT dedup_key FROM raw_events WHERE seq > ? AND seq <= ?", (last - added, last)
-            ).scalars()
-        )
+        # one statement's rows get consecutive seqs; a later insert gets higher ones
+        rows = dbapi.execute(
+            "SELECT dedup_key FROM raw_events WHERE seq > ? AND seq <= ?", (last - added, last)
+        ).fetchall()
+        return [r[0] for r in rows]
 
     def process_pending(self, limit: int = 500) -> int:
         """Translate up to ``limit`` unprocessed raw events (oldest first). Returns how many."""

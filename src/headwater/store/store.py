@@ -340,6 +340,19 @@ class Store:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
 
+    @contextmanager
+    def write_one_statement(self) -> Iterator[Connection]:
+        """On SQLite, the write lock and a connection outside any transaction, for one statement
+        that is atomic on its own (run it with :func:`execute_autocommit`): no BEGIN and COMMIT
+        calls, each of which gives up the GIL and then waits to take it back behind the event
+        loop. A plain :meth:`write` elsewhere."""
+        if self._write_lock is None:
+            with self.write() as conn:
+                yield conn
+            return
+        with self._write_lock, self.engine.connect().execution_options(headwater_autocommit=True) as conn:
+            yield conn
+
     def retrying(self, work: Callable[[Connection], T], attempts: int = 8) -> T:
         """Run `work` in a write transaction, again if a concurrent writer won a race.
 
