@@ -36,11 +36,11 @@ import numpy as np
 import numpy.typing as npt
 
 from headwater.store import Store
+from headwater.store.schema import LOG_DETAIL_KINDS
 
 log = logging.getLogger("headwater.graph")
 
 _EDGE_KINDS = ("edge_add", "edge_remove", "asset_delete", "asset_restore", "asset_purge")
-_DETAIL_KINDS = ("details_put", "details_remove")
 REBUILD_AFTER = 200_000  # overlay entries before the CSR arrays are rebuilt
 _NEVER = -(2**62)
 _ASSET_KINDS = ("asset_delete", "asset_restore", "asset_purge")
@@ -239,7 +239,7 @@ class GraphIndex:
             while True:
                 # read the head first: an edge entry committed after it is found next time
                 head = self.store.max_log_seq()
-                kinds = _EDGE_KINDS + _DETAIL_KINDS if self.temporal_ready else _EDGE_KINDS
+                kinds = _EDGE_KINDS + LOG_DETAIL_KINDS if self.temporal_ready else _EDGE_KINDS
                 entries = self.store.log_since(self._seq, kinds, details=False)
                 if not entries:
                     # skip past non-edge entries so the next freshness check is cheap
@@ -258,7 +258,7 @@ class GraphIndex:
                         self._deleted.add(e.from_pk)
                     elif e.kind in ("asset_restore", "asset_purge"):
                         self._deleted.discard(e.from_pk)
-                    elif e.kind in _DETAIL_KINDS and e.to_pk is not None:
+                    elif e.kind in LOG_DETAIL_KINDS and e.to_pk is not None:
                         self._details_event(e.at, e.from_pk, e.to_pk)
                     if e.kind in _ASSET_KINDS and self.temporal_ready:
                         evs = self._asset_events.setdefault(e.from_pk, [])

@@ -494,7 +494,6 @@ def _job(raw: Mapping[str, Any], warnings: list[str], known: Mapping[str, type[_
     )
 
 
-
 def _run_id(run_obj: dict[str, Any]) -> uuid.UUID:
     """`run.runId`, which the core spec requires to be a UUID."""
     run_id_raw = run_obj.get("runId")
@@ -504,6 +503,7 @@ def _run_id(run_obj: dict[str, Any]) -> uuid.UUID:
         return uuid.UUID(str(run_id_raw))
     except ValueError as exc:
         raise EventValidationError("run.runId", f"must be a UUID, got {run_id_raw!r}") from exc
+
 
 def parse_event(raw: Any, *, trusted: bool = False) -> OpenLineageEvent:
     """Validate one decoded JSON value as an OpenLineage event.

@@ -551,18 +551,13 @@ class MarquezReader:
                 if not frontier:
                     break
                 d = s.edge_details
-                ol = d.c.source == LineageSource.OPEN_LINEAGE.value
-                # edges into the frontier through `edges` (edge_details has no index on to_pk),
-                # edges out of it by edge_details' primary key; a pair found both ways once
-                stmts = [
-                    select(d.c.from_pk, d.c.to_pk, d.c.details)
-                    .select_from(s.details_by_target())
-                    .where(ol, s.edges.c.to_pk.in_(list(frontier)))
-                ]
-                if with_downstream:
-                    stmts.append(
-                        select(d.c.from_pk, d.c.to_pk, d.c.details).where(ol, d.c.from_pk.in_(list(frontier)))
-                    )
+                stmts = s.details_touching(
+                    (d.c.from_pk, d.c.to_pk, d.c.details),
+                    list(frontier),
+                    d.c.source == LineageSource.OPEN_LINEAGE.value,
+                    outgoing=with_downstream,
+                )
+                # a pair found both ways once
                 rows = list({(r.from_pk, r.to_pk): r for stmt in stmts for r in conn.execute(stmt)}.values())
                 nxt: set[int] = set()
                 for r in rows:

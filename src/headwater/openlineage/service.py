@@ -36,15 +36,19 @@ _Item: TypeAlias = "tuple[_Events, str, _Waiter]"
 _FLOWING_WINDOW = 0.02
 
 
+def _settle(fut: _Waiter, result: int | BaseException) -> None:
+    """Give a waiter its group's outcome: rows added, or the error that failed the group."""
+    if isinstance(result, BaseException):
+        fut.set_exception(result)
+    else:
+        fut.set_result(result)
+
+
 def _resolve_all(results: list[tuple[asyncio.Future[int], int | BaseException]]) -> None:
     """Wake every coroutine of one group commit, on its event loop, in one callback."""
     for fut, result in results:
-        if fut.done():  # cancelled: the client went away
-            continue
-        if isinstance(result, BaseException):
-            fut.set_exception(result)
-        else:
-            fut.set_result(result)
+        if not fut.done():  # done: cancelled, the client went away
+            _settle(fut, result)
 
 
 class IngestService:
@@ -191,10 +195,7 @@ class IngestService:
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int], int | BaseException]]] = {}
         for (_e, _t, fut), result in zip(items, results, strict=True):
             if isinstance(fut, Future):
-                if isinstance(result, BaseException):
-                    fut.set_exception(result)
-                else:
-                    fut.set_result(result)
+                _settle(fut, result)
             else:
                 by_loop.setdefault(fut.get_loop(), []).append((fut, result))
         for loop, waiting in by_loop.items():

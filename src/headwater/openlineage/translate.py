@@ -1290,16 +1290,8 @@ class Translator:
         jl = sorted(jobs)
         for i in range(0, len(jl), 400):
             chunk = jl[i : i + 400]
-            # into the jobs through `edges` (edge_details has no index on to_pk), out of them by
-            # edge_details' primary key
-            for stmt in (
-                select(s.edge_details.c.from_pk, s.edge_details.c.to_pk)
-                .select_from(s.details_by_target())
-                .where(s.edge_details.c.source == src, s.edges.c.to_pk.in_(chunk)),
-                select(s.edge_details.c.from_pk, s.edge_details.c.to_pk).where(
-                    s.edge_details.c.source == src, s.edge_details.c.from_pk.in_(chunk)
-                ),
-            ):
+            ed = s.edge_details
+            for stmt in s.details_touching((ed.c.from_pk, ed.c.to_pk), chunk, ed.c.source == src):
                 existing |= {(r.from_pk, r.to_pk) for r in conn.execute(stmt)}
         wanted: dict[tuple[int, int], int] = {}  # pair -> pipeline pk
         candidates: set[tuple[int, int, str]] = set()  # (pair..., direction) that may have to go

@@ -5,6 +5,9 @@ reads compare integers. Assets carry a compact integer `pk` used by edges and th
 public `id` (a UUID or an Atlan guid) is what APIs show.
 """
 
+from collections.abc import Sequence
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -19,9 +22,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    select,
     text,
 )
-from sqlalchemy.sql.selectable import Join
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Join, Select
 
 metadata = MetaData()
 
@@ -93,6 +98,24 @@ def details_by_target() -> Join:
     return edges.join(
         edge_details, and_(edge_details.c.from_pk == edges.c.from_pk, edge_details.c.to_pk == edges.c.to_pk)
     )
+
+
+def details_touching(
+    columns: Sequence[ColumnElement[Any]],
+    pks: Sequence[int],
+    *where: ColumnElement[bool],
+    outgoing: bool = True,
+) -> list[Select[Any]]:
+    """Statements for the `edge_details` rows (filtered by `where`) of the edges into `pks` and,
+    with `outgoing`, out of them: into them through `details_by_target()`, out of them by
+    `edge_details`' primary key. Two statements, because one with an OR of both would scan the
+    table; a pair between two of `pks` comes back from both."""
+    stmts: list[Select[Any]] = [
+        select(*columns).select_from(details_by_target()).where(*where, edges.c.to_pk.in_(pks))
+    ]
+    if outgoing:
+        stmts.append(select(*columns).where(*where, edge_details.c.from_pk.in_(pks)))
+    return stmts
 
 
 # Append-only log of every lineage change: keeps graph indexes of all processes fresh and lets the

@@ -343,9 +343,11 @@ class Store:
     @contextmanager
     def write_one_statement(self) -> Iterator[Connection]:
         """On SQLite, the write lock and a connection outside any transaction, for one statement
-        that is atomic on its own (run it with :func:`execute_autocommit`): no BEGIN and COMMIT
-        calls, each of which gives up the GIL and then waits to take it back behind the event
-        loop. A plain :meth:`write` elsewhere."""
+        that is atomic on its own: no BEGIN and COMMIT calls, each of which gives up the GIL and
+        then waits to take it back behind the event loop. The connection carries the execution
+        option ``headwater_autocommit``; run the statement on its DBAPI connection (through
+        SQLAlchemy it would open a transaction that closing the connection rolls back), as
+        ``Translator._insert_sqlite`` does. A plain :meth:`write` elsewhere."""
         if self._write_lock is None:
             with self.write() as conn:
                 yield conn
@@ -1262,23 +1264,22 @@ class Store:
     def delete_edges_into_by_source(self, to_pk: int, source: str) -> int:
         """Remove the `source` details of every edge into `to_pk` (OpenMetadata's delete-by-source)."""
         with self.write() as conn:
-            rows = conn.execute(
-                select(s.edge_details.c.from_pk)
-                .select_from(s.details_by_target())
-                .where(s.edges.c.to_pk == to_pk, s.edge_details.c.source == source)
-            ).all()
-            return self._delete_details(conn, [(r.from_pk, to_pk, source) for r in rows], now_ms())
+            from_pks = conn.execute(self._upstream_by_source(to_pk, source)).scalars().all()
+            return self._delete_details(conn, [(f, to_pk, source) for f in from_pks], now_ms())
 
     def upstream_pks_by_source(self, to_pk: int, source: str) -> list[int]:
         """The assets with an edge into `to_pk` that has details from `source`."""
         with self.read() as conn:
-            return list(
-                conn.execute(
-                    select(s.edge_details.c.from_pk)
-                    .select_from(s.details_by_target())
-                    .where(s.edges.c.to_pk == to_pk, s.edge_details.c.source == source)
-                ).scalars()
-            )
+            return list(conn.execute(self._upstream_by_source(to_pk, source)).scalars())
+
+    @staticmethod
+    def _upstream_by_source(to_pk: int, source: str) -> Any:
+        """`from_pk` of the edges into `to_pk` with details from `source` (through `ix_edges_to_pk`)."""
+        return (
+            select(s.edge_details.c.from_pk)
+            .select_from(s.details_by_target())
+            .where(s.edges.c.to_pk == to_pk, s.edge_details.c.source == source)
+        )
 
     def delete_edges_by_pipeline(self, pipeline_pk: int) -> int:
         """Remove the details of every edge powered by a pipeline (delete-by-source PipelineLineage)."""
