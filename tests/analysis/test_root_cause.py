@@ -51,15 +51,19 @@ def run(
     return rid
 
 
-@pytest.fixture
-def runs(api: httpx.Client) -> dict[str, Any]:
+def record_history(api: httpx.Client) -> dict[str, Any]:
+    """feed_raw hourly but not for the last two hours (late); load_stg fine three hours ago, then
+    a failure reported after the instant `before`; build_mart fine. Returns the run ids of
+    load_stg's good and failed runs and `before`."""
+    from tests.analysis.an_helpers import tick
+
     now = datetime.now(UTC)
     h = timedelta(hours=1)
-    # feed_raw ran hourly, but not for the last two hours: late
     for k in (4, 3, 2):
         run(api, "feed_raw", now - k * h, now - k * h + timedelta(minutes=5), "COMPLETE", [LAKE], [RAW])
-    # load_stg: fine three hours ago, failed ten minutes ago
-    run(api, "load_stg", now - 3 * h, now - 3 * h + timedelta(minutes=2), "COMPLETE", [RAW], [STG])
+    good = run(api, "load_stg", now - 3 * h, now - 3 * h + timedelta(minutes=2), "COMPLETE", [RAW], [STG])
+    ok(api.post("/api/v1/openlineage/flush"))
+    before = tick()
     failed = run(
         api,
         "load_stg",
@@ -72,7 +76,12 @@ def runs(api: httpx.Client) -> dict[str, Any]:
     )
     run(api, "build_mart", now - timedelta(minutes=5), now - timedelta(minutes=4), "COMPLETE", [STG], [MART])
     ok(api.post("/api/v1/openlineage/flush"))
-    return {"failed": failed}
+    return {"good": good, "failed": failed, "before": before}
+
+
+@pytest.fixture
+def runs(api: httpx.Client) -> dict[str, Any]:
+    return record_history(api)
 
 
 def fqn_of(api: httpx.Client, name: str) -> str:
@@ -206,26 +215,9 @@ def test_run_diff_between_two_openlineage_runs(api: httpx.Client) -> None:
 def test_root_cause_as_of_before_a_failure(api: httpx.Client) -> None:
     """At an instant before the failed run was reported, root cause shows what was known then:
     the earlier successful run, no failure, the graph of that time; now it shows the failure."""
-    from tests.analysis.an_helpers import tick
-
+    history = record_history(api)
+    good, failed, before = history["good"], history["failed"], history["before"]
     now = datetime.now(UTC)
-    h = timedelta(hours=1)
-    for k in (4, 3, 2):
-        run(api, "feed_raw", now - k * h, now - k * h + timedelta(minutes=5), "COMPLETE", [LAKE], [RAW])
-    good = run(api, "load_stg", now - 3 * h, now - 3 * h + timedelta(minutes=2), "COMPLETE", [RAW], [STG])
-    ok(api.post("/api/v1/openlineage/flush"))
-    before = tick()
-    failed = run(
-        api,
-        "load_stg",
-        now - timedelta(minutes=10),
-        now - timedelta(minutes=9),
-        "FAIL",
-        [RAW],
-        [STG],
-        errorMessage={**_FACET, "message": "division by zero", "programmingLanguage": "python"},
-    )
-    run(api, "build_mart", now - timedelta(minutes=5), now - timedelta(minutes=4), "COMPLETE", [STG], [MART])
     extra = {"namespace": PG, "name": "shop.public.extra"}
     run(api, "load_extra", now - timedelta(minutes=8), now - timedelta(minutes=7), "COMPLETE", [extra], [STG])
     ok(api.post("/api/v1/openlineage/flush"))
