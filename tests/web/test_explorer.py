@@ -65,6 +65,29 @@ def dom_edges(page: Any) -> set[tuple[str, str]]:
     return {(s, t) for s, t in pairs}
 
 
+def hot_column_edges(page: Any) -> set[tuple[str, str]]:
+    pairs = page.eval_on_selector_all(
+        "[data-testid=graph-column-edge].hw-hot",
+        "els => els.map(e => [e.dataset.fromColumn, e.dataset.toColumn])",
+    )
+    return {(s, t) for s, t in pairs}
+
+
+def wait_for_hot_column_edges(
+    page: Any, expected: set[tuple[str, str]], timeout_s: float = 20.0
+) -> set[tuple[str, str]]:
+    """Poll until the highlighted column edges are exactly `expected`; return the last set seen.
+
+    (Polled from here: the server's CSP forbids the eval that wait_for_function needs.)
+    """
+    deadline = time.monotonic() + timeout_s
+    seen = hot_column_edges(page)
+    while seen != expected and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+        seen = hot_column_edges(page)
+    return seen
+
+
 def api_lineage(server: Server, seed: Seed, fqn: str, up: int, down: int) -> dict[str, Any]:
     a = seed.assets[fqn]
     with server.client() as c:
@@ -223,20 +246,14 @@ def test_column_path_highlight(page: Any, server: Server, seed: Seed, artifacts:
     # expanding stg_orders downstream extends the highlighted path to revenue_daily.total
     node(page, seed, STG_ORDERS).locator("[data-testid=expand-down]").click()
     page.wait_for_selector(f"[data-column-fqn='{DAILY}.total'].hw-col-hot", timeout=20_000)
-    page.wait_for_selector(
-        f"[data-testid=graph-column-edge].hw-hot[data-to-column='{DAILY}.total']",
-        state="attached",
-        timeout=20_000,
-    )
-    hot = page.eval_on_selector_all(
-        "[data-testid=graph-column-edge].hw-hot",
-        "els => els.map(e => [e.dataset.fromColumn, e.dataset.toColumn])",
-    )
-    assert {tuple(h) for h in hot} == {
+    # exactly the three column edges of the path are drawn highlighted (waited for as one set:
+    # the new node's columns open and the graph is laid out again meanwhile)
+    expected_hot = {
         (f"{ORDERS}.amount", f"{STG_ORDERS}.amount"),
         (f"{STG_ORDERS}.amount", f"{REVENUE}.total_amount"),
         (f"{STG_ORDERS}.amount", f"{DAILY}.total"),
     }
+    assert wait_for_hot_column_edges(page, expected_hot) == expected_hot
     assert "3 related columns" in page.inner_text("[data-testid=column-details]")
     assert "orders.amount" in page.inner_text("[data-testid=column-upstream]")
     downstream = page.inner_text("[data-testid=column-downstream]")

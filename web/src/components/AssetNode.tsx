@@ -1,4 +1,4 @@
-import { createContext, memo, useContext, useEffect, useRef } from "react";
+import { createContext, memo, useContext, useLayoutEffect, useRef } from "react";
 import { Handle, Position, useStore, useUpdateNodeInternals } from "@xyflow/react";
 import type { NodeProps, Node } from "@xyflow/react";
 import { TypeIcon } from "../icons";
@@ -63,7 +63,9 @@ function AssetNodeImpl({ id, data }: NodeProps<AssetFlowNode>) {
   const updateNodeInternals = useUpdateNodeInternals();
   const columnsKey = data.columns ? data.columns.join("\u0000") : null;
   const measuredColumns = useRef(columnsKey);
-  useEffect(() => {
+  // A layout effect: the handles are measured before the browser paints, so an edge to a
+  // column that just appeared is never drawn a frame late (or missing for a frame).
+  useLayoutEffect(() => {
     if (measuredColumns.current === columnsKey) return; // mounting: React Flow measures anyway
     measuredColumns.current = columnsKey;
     updateNodeInternals(id);

@@ -195,7 +195,10 @@ const Inner = forwardRef<GraphViewHandle, Props>(function Inner(props, ref) {
         old.height === size.height &&
         sameData(old.data, data)
           ? old
-          : { id: n.id, type: "asset" as const, position: p, selected, ...size, data };
+          : // `measured` tells React Flow the node keeps its measured handles: a node object
+            // without it has its handle bounds reset, and its edges vanish until the next
+            // measurement (a frame later), on every change to the node.
+            { id: n.id, type: "asset" as const, position: p, selected, ...size, measured: size, data };
       next.set(n.id, node);
       return node;
     });
