@@ -78,6 +78,7 @@ class IngestService:
         self._last_store = 0.0  # monotonic time of the writer's last commit
         self._last_submit = 0.0  # monotonic time of the last submission
         self._writing = False  # the writer holds a group (waiting for the lock or committing)
+        self._own_checkpointer = False  # start() started the store's WAL checkpointer
         # C-implemented: a put is a few hundred nanoseconds, paid on the event loop per request
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._wake = threading.Event()
@@ -95,6 +96,8 @@ class IngestService:
             if self._threads:
                 return
             self._stop.clear()
+            # bursts of appends would otherwise copy the WAL back inside the writer's commits
+            self._own_checkpointer = self.store.start_wal_checkpointer()
             for target, name in ((self._writer, "ol-writer"), (self._translator_loop, "ol-translator")):
                 t = threading.Thread(target=target, name=name, daemon=True)
                 t.start()
@@ -111,6 +114,9 @@ class IngestService:
         self._wake.set()
         for t in threads:
             t.join(timeout)
+        if self._own_checkpointer:
+            self._own_checkpointer = False
+            self.store.stop_wal_checkpointer()
 
     @property
     def running(self) -> bool:

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
+from headwater.store.checkpoint import SqliteTuning
 from headwater.store.logwatch import track_commits
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -41,9 +42,11 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
-    """An engine tuned for the backend: WAL + IMMEDIATE write transactions on SQLite."""
+def make_engine(url: str, *, pool_size: int = 10, sqlite_tuning: SqliteTuning | None = None) -> Engine:
+    """An engine tuned for the backend: WAL + IMMEDIATE write transactions on SQLite, with
+    ``sqlite_tuning`` applied to each connection the pool hands out."""
     if is_sqlite(url):
+        tuning = sqlite_tuning or SqliteTuning()
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 60},
@@ -61,6 +64,13 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             cur.execute("PRAGMA foreign_keys=OFF")
             cur.execute("PRAGMA cache_size=-65536")
             cur.close()
+
+        @event.listens_for(engine, "checkout")
+        def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+            want = tuning.wal_autocheckpoint
+            if record.info.get("wal_autocheckpoint") != want:
+                dbapi_conn.execute(f"PRAGMA wal_autocheckpoint={int(want)}")
+                record.info["wal_autocheckpoint"] = want
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:

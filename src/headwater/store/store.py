@@ -36,6 +36,7 @@ from headwater.model.types import AssetType, LineageSource
 from headwater.secrets import SecretBox
 from headwater.store import logwatch
 from headwater.store import schema as s
+from headwater.store.checkpoint import SqliteTuning, WalCheckpointer
 from headwater.store.engine import make_engine, migrate, sqlite_write_lock
 from headwater.store.logwatch import LogWatch
 
@@ -302,8 +303,10 @@ class Store:
         self, url: str, *, run_migrations: bool = True, pool_size: int = 10, secrets: SecretBox | None = None
     ) -> None:
         self.url = url
-        self.engine = make_engine(url, pool_size=pool_size)
+        self._sqlite_tuning = SqliteTuning()
+        self.engine = make_engine(url, pool_size=pool_size, sqlite_tuning=self._sqlite_tuning)
         self._write_lock = sqlite_write_lock(url)
+        self._checkpointer: WalCheckpointer | None = None
         self._log_head = _LogHead(self)
         self._log_watch: LogWatch | None = None
         self._watch_lock = threading.Lock()
@@ -319,10 +322,31 @@ class Store:
         return self.engine.dialect.name
 
     def close(self) -> None:
+        self.stop_wal_checkpointer()
         if self._log_watch is not None:
             self._log_watch.close()
         self._log_head.close()
         self.engine.dispose()
+
+    def start_wal_checkpointer(self) -> bool:
+        """On a SQLite file, checkpoint the WAL on a thread of its own from now on instead of
+        inside commits (see :mod:`headwater.store.checkpoint`); for long-running writers such as
+        the ingest service. Returns whether this call started it (False: already running, or
+        not a SQLite file)."""
+        if self._write_lock is None or self._checkpointer is not None:
+            return False
+        path = self.engine.url.database
+        if not path or path == ":memory:" or "mode=memory" in self.url:
+            return False
+        self._checkpointer = WalCheckpointer(path, self._sqlite_tuning)
+        self._checkpointer.start()
+        return True
+
+    def stop_wal_checkpointer(self) -> None:
+        """Back to checkpoints inside commits (SQLite's default)."""
+        checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is not None:
+            checkpointer.stop()
 
     # -- transactions -------------------------------------------------------------------------
 
@@ -336,6 +360,8 @@ class Store:
                 conn.begin(),
             ):
                 yield conn
+            if self._checkpointer is not None:
+                self._checkpointer.poke()
         else:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
@@ -354,6 +380,8 @@ class Store:
             return
         with self._write_lock, self.engine.connect().execution_options(headwater_autocommit=True) as conn:
             yield conn
+        if self._checkpointer is not None:
+            self._checkpointer.poke()
 
     def retrying(self, work: Callable[[Connection], T], attempts: int = 8) -> T:
         """Run `work` in a write transaction, again if a concurrent writer won a race.
