@@ -78,4 +78,3 @@ def test_the_ingest_service_runs_the_checkpointer_while_it_runs(tmp_path: Path) 
     finally:
         service.stop()
         store.close()
-
