@@ -12,6 +12,7 @@ import httpx
 from ol_helpers import make_event
 from sqlalchemy import text
 
+from headwater.api.app import SECURITY_HEADERS
 from headwater.store import Store
 
 PG = "postgres://db:5432"
@@ -250,6 +251,25 @@ def test_fast_lane_answers_like_the_endpoint(server: Any, api: httpx.Client) -> 
             text("SELECT facets FROM runs WHERE run_id = :r"), {"r": odd["run"]["runId"]}
         ).scalar_one()
     assert errors == 0 and "errorMessage" not in json.loads(facets)
+
+
+def test_fast_lane_answers_like_the_stack_around_it(store: Store, tmp_path: Any) -> None:
+    """The lane answers in front of the middleware stack: its answers carry every security
+    header the stack adds, and a body over the size limit is the stack's 413, stored nowhere."""
+    from tests.helpers import live_server
+
+    with live_server(store, tmp_path / "data", max_body_bytes=4096) as srv, srv.client("editor") as api:
+        for _ in range(2):  # the second request takes the lane (token cached)
+            r = api.post("/api/v1/lineage", json=make_event())
+            assert r.status_code == 201
+            for name, value in SECURITY_HEADERS.items():
+                assert r.headers.get(name) == value, name
+        big = make_event()
+        big["run"]["facets"] = {"padding": {"_producer": "p", "_schemaURL": "s", "text": "x" * 8000}}
+        r = api.post("/api/v1/lineage", json=big)
+        assert r.status_code == 413 and "HEADWATER_MAX_BODY_BYTES" in r.json()["message"]
+        assert r.headers.get("x-frame-options") == "DENY"
+    assert store.count("raw_events") == 2
 
 
 def test_fast_lane_answers_carry_only_their_own_cors_headers(store: Store, tmp_path: Any) -> None:

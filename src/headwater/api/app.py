@@ -50,6 +50,26 @@ SECURITY_HEADERS = {
 _DOCS_PATHS = ("/docs", "/redoc", "/openapi.json")
 
 
+class HeadwaterApp(FastAPI):
+    """FastAPI with an optional front door: an ASGI callable that sees each request before
+    FastAPI's middleware stack (error handling, telemetry, body limits, security headers) and
+    hands what it does not answer itself on to :meth:`behind_front_door`. The OpenLineage
+    ingest fast lane is one: producers send thousands of events a second, and that stack cost
+    each of them about as much as storing the event. A front door must do for its own answers
+    what the stack would have done (security headers, limits)."""
+
+    front_door: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.front_door is None:
+            await super().__call__(scope, receive, send)
+        else:
+            await self.front_door(scope, receive, send)
+
+    async def behind_front_door(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await super().__call__(scope, receive, send)
+
+
 class LimitsAndHeaders:
     """Reject bodies over the size limit and add security headers to every response.
 
@@ -65,20 +85,6 @@ class LimitsAndHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for key, value in scope["headers"]:
-            if key == b"content-length":
-                if value.isdigit() and int(value) > self.max_body_bytes:
-                    response = error_response(
-                        413,
-                        f"Request body too large ({value.decode()} bytes); the limit is "
-                        f"{self.max_body_bytes} (HEADWATER_MAX_BODY_BYTES)",
-                    )
-                    await response(scope, receive, send)
-                    return
-                break
-        if scope["path"].startswith(_DOCS_PATHS):
-            await self.app(scope, receive, send)
-            return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -88,7 +94,20 @@ class LimitsAndHeaders:
                 message["headers"] = headers.raw
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        # the API docs pages load scripts the CSP forbids: they go without the headers
+        reply: Send = send if scope["path"].startswith(_DOCS_PATHS) else send_with_headers
+        for key, value in scope["headers"]:
+            if key == b"content-length":
+                if value.isdigit() and int(value) > self.max_body_bytes:
+                    response = error_response(
+                        413,
+                        f"Request body too large ({value.decode()} bytes); the limit is "
+                        f"{self.max_body_bytes} (HEADWATER_MAX_BODY_BYTES)",
+                    )
+                    await response(scope, receive, reply)
+                    return
+                break
+        await self.app(scope, receive, reply)
 
 
 def _optional_modules() -> list[ModuleType]:
@@ -136,7 +155,7 @@ def _freeze_heap() -> None:
     gc.freeze()
 
 
-def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, store: Store | None = None) -> HeadwaterApp:
     settings = settings or Settings()
     store = store or open_store(settings)
     modules = _optional_modules()
@@ -156,7 +175,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
                 if hasattr(mod, "on_shutdown"):
                     mod.on_shutdown(app)
 
-    app = FastAPI(
+    app = HeadwaterApp(
         title="headwater",
         version=__version__,
         description=(
@@ -171,9 +190,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.tokens = TokenService(store)
     install_error_handlers(app)
 
-    for mod in modules:  # inside LimitsAndHeaders: body limit and security headers still apply
-        if hasattr(mod, "asgi_middleware"):
-            app.add_middleware(mod.asgi_middleware)
+    for mod in modules:  # in front of the whole middleware stack (see HeadwaterApp)
+        if hasattr(mod, "front_door"):
+            app.front_door = mod.front_door(app)
     app.add_middleware(LimitsAndHeaders, max_body_bytes=settings.max_body_bytes)
 
     if settings.cors_origins:

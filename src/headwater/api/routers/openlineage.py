@@ -161,34 +161,41 @@ def _validate_all(items: list[Any]) -> tuple[list[AcceptedEvent], list[dict[str,
 
 
 class IngestFastLane:
-    """``POST /api/v1/lineage`` (the client's default path) in plain ASGI.
+    """``POST /api/v1/lineage`` (the client's default path) in plain ASGI, in front of
+    FastAPI's middleware stack (the app's front door, see :class:`HeadwaterApp`).
 
-    A producer sends thousands of events a second there; FastAPI's routing, dependency
-    injection and request objects cost more per request than accepting the event does.
-    Only the plain case is answered here: a bearer token verified recently (the token
-    cache) whose role may write and that is not scoped, an uncompressed body that is one
-    event passing the core checks. Everything else (other paths, gzip, batches, invalid
-    events, unknown tokens, store errors) goes on to the FastAPI endpoint below with the
-    body replayed, which answers exactly as before.
+    A producer sends thousands of events a second there; FastAPI's middleware, routing,
+    dependency injection and request objects cost more per request than accepting the event
+    does. Only the plain case is answered here: a bearer token verified recently (the token
+    cache) whose role may write and that is not scoped, an uncompressed body within the size
+    limit that is one event passing the core checks, and no ``Origin`` header (CORS is the
+    stack's business). Its answer carries the security headers the stack adds to every
+    answer. Everything else (other paths, gzip, batches, invalid events, unknown tokens,
+    store errors) goes on through the stack to the FastAPI endpoint below with the body
+    replayed, which answers exactly as before.
     """
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, fastapi_app: FastAPI, response_headers: list[tuple[bytes, bytes]]) -> None:
         self.app = app
+        self.fastapi_app = fastapi_app
+        self.response_headers = [(b"content-length", b"0"), *response_headers]
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["path"] != "/api/v1/lineage" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        fastapi_app = scope["app"]
-        state = fastapi_app.state
+        state = self.fastapi_app.state
+        limit = state.settings.max_body_bytes
         token = None
         plain = state.settings.auth
         for key, value in scope["headers"]:
             if key == b"authorization":
                 scheme, _, rest = value.partition(b" ")
                 token = rest.strip().decode("latin-1") if scheme.lower() == b"bearer" else None
-            elif key == b"content-encoding":
+            elif key == b"content-encoding" or key == b"origin":
                 plain = False
+            elif key == b"content-length" and not (value.isdigit() and int(value) <= limit):
+                plain = False  # the stack answers 413 without reading the body
         principal = state.tokens.cached(token) if plain and token else None
         if principal is None or not principal.allows("editor") or principal.scope:
             await self.app(scope, receive, send)
@@ -196,7 +203,7 @@ class IngestFastLane:
         chunks = []
         size = 0
         more = True
-        while more and size <= state.settings.max_body_bytes:  # beyond: the endpoint's answer
+        while more and size <= limit:  # beyond: the endpoint's answer
             message = await receive()
             if message["type"] != "http.request":
                 return  # client gone
@@ -206,19 +213,17 @@ class IngestFastLane:
             more = message.get("more_body", False)
         body = b"".join(chunks)
         try:
-            ev = None if more else accept_json(body)
+            ev = None if more or size > limit else accept_json(body)
         except EventValidationError:
             ev = None
         if ev is not None:
             try:
-                await ingest_service(fastapi_app).store_async([ev], "http")
+                await ingest_service(self.fastapi_app).store_async([ev], "http")
             except Exception:
                 ev = None  # the endpoint tries again and reports the error its own way
             else:
-                # fresh messages each time: middleware outside (security headers, CORS) adds
-                # its headers into the message it is given
                 await send(
-                    {"type": "http.response.start", "status": 201, "headers": [(b"content-length", b"0")]}
+                    {"type": "http.response.start", "status": 201, "headers": list(self.response_headers)}
                 )
                 await send({"type": "http.response.body", "body": b""})
                 return
@@ -234,7 +239,12 @@ class IngestFastLane:
         await self.app(scope, replay, send)
 
 
-asgi_middleware = IngestFastLane
+def front_door(app: Any) -> IngestFastLane:
+    """The ingest fast lane in front of ``app`` (a :class:`HeadwaterApp`)."""
+    from headwater.api.app import SECURITY_HEADERS
+
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items()]
+    return IngestFastLane(app.behind_front_door, app, headers)
 
 
 # --------------------------------------------------------------------------- ingest endpoints
