@@ -32,6 +32,26 @@ def test_token_create_rejects_unknown_role(tmp_path: Path) -> None:
     assert "unknown role" in done.stderr and done.stdout == ""
 
 
+def test_bad_setting_in_the_environment_is_named(tmp_path: Path) -> None:
+    """A malformed HEADWATER_* number ends any command with one line naming the variable and
+    exit 2, not a traceback (server, token, OpenLineage and ingest commands alike)."""
+    commands = [
+        ("serve", "--data-dir", str(tmp_path)),
+        ("token", "list", "--data-dir", str(tmp_path)),
+        ("openlineage", "services", "--data-dir", str(tmp_path)),
+    ]
+    for variable, value in (("HEADWATER_MAX_DEPTH", "ten"), ("HEADWATER_TRANSLATE_MAX_WAIT", "soon")):
+        env = {**os.environ, variable: value}
+        for args in commands:
+            done = run(*args, env=env)
+            assert done.returncode == 2, (variable, args, done.stderr)
+            assert variable in done.stderr and repr(value) in done.stderr, done.stderr
+            assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
+    # a valid value is taken
+    env = {**os.environ, "HEADWATER_TRANSLATE_MAX_WAIT": "2.5"}
+    assert run("token", "list", "--data-dir", str(tmp_path), env=env).returncode == 0
+
+
 def test_serve_refuses_public_bind_without_auth(tmp_path: Path) -> None:
     done = run("serve", "--host", "0.0.0.0", "--no-auth", "--data-dir", str(tmp_path))
     assert done.returncode != 0

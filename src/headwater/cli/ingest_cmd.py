@@ -94,13 +94,9 @@ def ingest(
     try:
         if db_url or data_dir:
             from headwater.api.app import open_store
-            from headwater.config import Settings
+            from headwater.cli.main import _settings
 
-            settings = Settings()
-            if data_dir is not None:
-                settings.data_dir = data_dir
-            if db_url is not None:
-                settings.db_url = db_url
+            settings = _settings(data_dir, db_url)
             try:
                 store = open_store(settings)
             except Exception as exc:

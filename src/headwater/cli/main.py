@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from headwater.config import Settings
+from headwater.config import Settings, SettingsError
 
 app = typer.Typer(
     help="headwater: a self-hostable data lineage service.",
@@ -38,7 +38,13 @@ DbUrl = Annotated[
 
 
 def _settings(data_dir: Path | None, db_url: str | None) -> Settings:
-    settings = Settings()
+    """The settings of a command: its options, then HEADWATER_* variables, then defaults. A
+    variable the settings cannot take ends the command with a message naming it (exit 2)."""
+    try:
+        settings = Settings()
+    except SettingsError as exc:
+        _fail(str(exc))
+        raise
     if data_dir is not None:
         settings.data_dir = data_dir
     if db_url is not None:

@@ -24,14 +24,9 @@ DbUrl = Annotated[str | None, typer.Option("--db-url", help="Database URL (defau
 
 def _store(data_dir: Path | None, db_url: str | None) -> Any:
     from headwater.api.app import open_store
-    from headwater.config import Settings
+    from headwater.cli.main import _settings
 
-    settings = Settings()
-    if data_dir is not None:
-        settings.data_dir = data_dir
-    if db_url is not None:
-        settings.db_url = db_url
-    return open_store(settings)
+    return open_store(_settings(data_dir, db_url))
 
 
 def _fail(message: str) -> None:
@@ -193,12 +188,14 @@ def run_cmd(
     db_url: DbUrl = None,
 ) -> None:
     """Run a service's consumer once (until idle for sessionTimeout) or continuously."""
-    from headwater.config import Settings
+    from headwater.api.app import open_store
+    from headwater.cli.main import _settings
     from headwater.openlineage.service import IngestService
     from headwater.openlineage.services import RunStats, get_service, make_consumer, now_ms, options_of
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    store = _store(data_dir, db_url)
+    settings = _settings(data_dir, db_url)
+    store = open_store(settings)
     try:
         asset = get_service(store, name)
     except LookupError as exc:
@@ -207,7 +204,7 @@ def run_cmd(
     opts = options_of(asset)
     if opts.enableDebugLog:
         logging.getLogger("headwater").setLevel(logging.DEBUG)
-    ingest = IngestService(store, max_translate_wait=Settings().translate_max_wait)
+    ingest = IngestService(store, max_translate_wait=settings.translate_max_wait)
     ingest.start()
     stats = RunStats(service=name, mode="continuous" if continuous else "once")
     consumer = make_consumer(store, ingest, asset, stats, opts)
