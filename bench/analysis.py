@@ -184,7 +184,9 @@ def main() -> None:
         action="store_true",
         help="at hubs, time only the current read, the automatic as-of read and impact (skip delta, snapshot, log)",
     )
-    ap.add_argument("--load-only", action="store_true", help="load the graph and history into the workdir, then stop")
+    ap.add_argument(
+        "--load-only", action="store_true", help="load the graph and history into the workdir, then stop"
+    )
     args = ap.parse_args()
 
     log(f"generating {args.assets:,} assets, {args.edges:,} edges")
@@ -324,7 +326,10 @@ def main() -> None:
             i_ms, i_res = median_ms(impact, args.repeat)
             same = (
                 {(e["fromEntity"], e["toEntity"]) for e in t_res["upstreamEdges"] + t_res["downstreamEdges"]}
-                == {(e["fromEntity"], e["toEntity"]) for e in a_res["upstreamEdges"] + a_res["downstreamEdges"]}
+                == {
+                    (e["fromEntity"], e["toEntity"])
+                    for e in a_res["upstreamEdges"] + a_res["downstreamEdges"]
+                }
                 == {
                     (e["fromEntity"], e["toEntity"])
                     for e in l_res["upstreamEdges"] + l_res["downstreamEdges"]

@@ -32,7 +32,7 @@ from sql_parse import ROOT, ensure_venv, run_ours, run_peer
 CACHE = ROOT / ".cache"
 SDIST = "sqllineage==1.5.9"
 
-RECORDER = r'''
+RECORDER = r"""
 import json, os
 import pytest
 
@@ -88,12 +88,12 @@ def _patch():
 
 
 _patch()  # at import: conftest.py imports the helpers before pytest_configure would run
-'''
+"""
 
 
 # collate-sqllineage's sdist ships its tests (and a corpus of real customer statements) but not
 # their helpers module: this recorder stands in for it.
-COLLATE_HELPERS = r'''
+COLLATE_HELPERS = r"""
 import json, os
 from collections import namedtuple
 
@@ -135,7 +135,7 @@ def assert_column_lineage_equal(sql, column_lineages=None, dialect="ansi", test_
 
 def assert_column_lineage(*args, **kwargs):
     pass
-'''
+"""
 
 
 def extract_collate_cases() -> list[dict[str, Any]]:
@@ -147,8 +147,18 @@ def extract_collate_cases() -> list[dict[str, Any]]:
     tar = CACHE / "collate_sqllineage-2.1.8.tar.gz"
     if not tar.exists():
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-             "collate-sqllineage==2.1.8", "-d", str(CACHE)],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "collate-sqllineage==2.1.8",
+                "-d",
+                str(CACHE),
+            ],
             check=True,
         )
     src = CACHE / "collate_sqllineage-2.1.8"
@@ -162,9 +172,23 @@ def extract_collate_cases() -> list[dict[str, Any]]:
     tmp = CACHE / "collate.tmp.jsonl"
     tmp.unlink(missing_ok=True)
     proc = subprocess.run(
-        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(src), "-c", str(src / "setup.cfg"),
-         "--continue-on-collection-errors", "tests"],
-        cwd=src, capture_output=True, text=True,
+        [
+            str(python),
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(src),
+            "-c",
+            str(src / "setup.cfg"),
+            "--continue-on-collection-errors",
+            "tests",
+        ],
+        cwd=src,
+        capture_output=True,
+        text=True,
         env={"HW_RECORD": str(tmp), "PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"},
     )
     if not tmp.exists():
@@ -182,7 +206,18 @@ def extract_cases() -> list[dict[str, Any]]:
     tar = CACHE / "sqllineage-1.5.9.tar.gz"
     if not tar.exists():
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", SDIST, "-d", str(CACHE)],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                SDIST,
+                "-d",
+                str(CACHE),
+            ],
             check=True,
         )
     src = CACHE / "sqllineage-1.5.9"
@@ -195,9 +230,24 @@ def extract_cases() -> list[dict[str, Any]]:
     tmp = CACHE / "cases.tmp.jsonl"
     tmp.unlink(missing_ok=True)
     proc = subprocess.run(
-        [str(python), "-m", "pytest", "-q", "-p", "hw_recorder", "-p", "no:cacheprovider",
-         "--rootdir", str(src), "-c", str(src / "pyproject.toml"), "tests/sql"],
-        cwd=src, capture_output=True, text=True,
+        [
+            str(python),
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "hw_recorder",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(src),
+            "-c",
+            str(src / "pyproject.toml"),
+            "tests/sql",
+        ],
+        cwd=src,
+        capture_output=True,
+        text=True,
         env={"HW_RECORD": str(tmp), "PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"},
     )
     if not tmp.exists():
@@ -229,8 +279,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--peers", default="sqllineage,collate-sqllineage")
     ap.add_argument("--show-failures", type=int, default=0)
-    ap.add_argument("--suite", choices=["sqllineage", "collate", "all"], default="all",
-                    help="whose test suite to take cases from")
+    ap.add_argument(
+        "--suite",
+        choices=["sqllineage", "collate", "all"],
+        default="all",
+        help="whose test suite to take cases from",
+    )
     ap.add_argument("--json", help="write per-case results here")
     args = ap.parse_args()
     raw_cases = [dict(c, suite="sqllineage") for c in extract_cases()]
@@ -245,7 +299,9 @@ def main() -> None:
         if key in seen:
             continue
         seen.add(key)
-        cases.append(dict(c, id=f"c{i}", dialect="" if c["dialect"] in ("ansi", "non-validating") else c["dialect"]))
+        cases.append(
+            dict(c, id=f"c{i}", dialect="" if c["dialect"] in ("ansi", "non-validating") else c["dialect"])
+        )
     ours = run_ours(cases)
     for res in ours.values():
         res["ok"] = True  # errors still leave partial lineage; score on what came out
@@ -260,7 +316,9 @@ def main() -> None:
             cell[0] += score(case, res.get(case["id"]))
     names = list(engines)
     suites = sorted({c["suite"] for c in cases})
-    print(f"proxy corpus: {len(cases)} cases from the test suites of {', '.join(suites)} (table and column parts)")
+    print(
+        f"proxy corpus: {len(cases)} cases from the test suites of {', '.join(suites)} (table and column parts)"
+    )
     print(f"{'suite':11} {'dialect':12} {'part':7} {'n':>4} " + " ".join(f"{n:>20}" for n in names))
     grand: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for (suite, dialect, kind), cells in sorted(totals.items()):
@@ -281,7 +339,9 @@ def main() -> None:
                 continue
             r = ours[case["id"]]
             print("-" * 80)
-            print(f"[{case['kind']}] {case['suite']} {case['dialect'] or 'ansi'} {case.get('test', '')}\n{case['sql'].strip()[:600]}")
+            print(
+                f"[{case['kind']}] {case['suite']} {case['dialect'] or 'ansi'} {case.get('test', '')}\n{case['sql'].strip()[:600]}"
+            )
             if case["kind"] == "table":
                 print(f"  expected: {sorted(_norm(case['sources']))} -> {sorted(_norm(case['targets']))}")
                 print(f"  ours    : {sorted(_norm(r['sources']))} -> {sorted(_norm(r['targets']))}")

@@ -152,7 +152,18 @@ def run_ours(cases: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 # -- corpus --------------------------------------------------------------------------------------------
-DIALECTS = ["postgres", "snowflake", "bigquery", "mysql", "tsql", "hive", "spark", "redshift", "trino", "duckdb"]
+DIALECTS = [
+    "postgres",
+    "snowflake",
+    "bigquery",
+    "mysql",
+    "tsql",
+    "hive",
+    "spark",
+    "redshift",
+    "trino",
+    "duckdb",
+]
 
 
 def _ident(rng: random.Random, prefix: str) -> str:
@@ -218,7 +229,10 @@ def make_corpus(n: int, seed: int) -> list[dict[str, Any]]:
         elif kind == 1:
             sql = f"CREATE TABLE {tgt} AS {_select(rng, dialect, width, joins, agg=True)}"
         elif kind == 2:
-            ctes = [f"c{j} AS ({_select(rng, dialect, width, joins)})" for j in range(rng.randint(1, 4 if long else 2))]
+            ctes = [
+                f"c{j} AS ({_select(rng, dialect, width, joins)})"
+                for j in range(rng.randint(1, 4 if long else 2))
+            ]
             last = len(ctes) - 1
             sql = f"INSERT INTO {tgt} WITH {', '.join(ctes)} SELECT * FROM c{last}"
             if dialect in ("tsql", "postgres", "snowflake", "redshift", "trino", "duckdb", "bigquery"):
@@ -247,12 +261,16 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--peers", default="sqllineage,collate-sqllineage")
     ap.add_argument("--repeat", type=int, default=3, help="passes of our engine (best per statement kept)")
-    ap.add_argument("--peer-repeat", type=int, default=1, help="passes of each peer (best per statement kept)")
+    ap.add_argument(
+        "--peer-repeat", type=int, default=1, help="passes of each peer (best per statement kept)"
+    )
     args = ap.parse_args()
     cases = make_corpus(args.n, args.seed)
     sizes = [len(c["sql"]) for c in cases]
-    print(f"corpus: {len(cases)} statements, {len(DIALECTS)} dialects, sizes {min(sizes)}-{max(sizes)} chars, "
-          f"median {int(statistics.median(sizes))}, {sum(s < 2048 for s in sizes)} under 2 KB")
+    print(
+        f"corpus: {len(cases)} statements, {len(DIALECTS)} dialects, sizes {min(sizes)}-{max(sizes)} chars, "
+        f"median {int(statistics.median(sizes))}, {sum(s < 2048 for s in sizes)} under 2 KB"
+    )
     ours_runs = [run_ours(cases) for _ in range(args.repeat)]
     # best pass per statement: the machine is shared and noisy, and peers get the same treatment below
     ours = {i: min((r[i] for r in ours_runs), key=lambda v: v["cpu"]) for i in ours_runs[0]}
@@ -261,10 +279,14 @@ def main() -> None:
         runs = [run_peer(p, cases) for _ in range(args.peer_repeat)]
         peers[p] = {i: min((r[i] for r in runs if i in r), key=lambda v: v["cpu"]) for i in runs[0]}
     common = [
-        c["id"] for c in cases if ours[c["id"]]["ok"] and all(r.get(c["id"], {}).get("ok") for r in peers.values())
+        c["id"]
+        for c in cases
+        if ours[c["id"]]["ok"] and all(r.get(c["id"], {}).get("ok") for r in peers.values())
     ]
     small = {c["id"] for c in cases if len(c["sql"]) < 2048}
-    print(f"statements every engine read: {len(common)} of {len(cases)} ({sum(i in small for i in common)} under 2 KB)")
+    print(
+        f"statements every engine read: {len(common)} of {len(cases)} ({sum(i in small for i in common)} under 2 KB)"
+    )
     for clock, label in (("cpu", "CPU time (process_time)"), ("seconds", "wall time")):
         print(f"\n-- {label} --")
         rows = []
@@ -272,11 +294,20 @@ def main() -> None:
             times = [res[i][clock] for i in common]
             total = sum(times)
             small_times = [res[i][clock] for i in common if i in small]
-            rows.append((name, len(common) / total if total else float("nan"), _median_ms(times),
-                         _median_ms(small_times), total))
+            rows.append(
+                (
+                    name,
+                    len(common) / total if total else float("nan"),
+                    _median_ms(times),
+                    _median_ms(small_times),
+                    total,
+                )
+            )
         ours_rate = rows[0][1]
-        print(f"{'engine':22} {'stmts/s':>10} {'median ms':>10} {'median ms <2KB':>15} {'total s':>9} "
-              f"{'headwater x faster':>19}")
+        print(
+            f"{'engine':22} {'stmts/s':>10} {'median ms':>10} {'median ms <2KB':>15} {'total s':>9} "
+            f"{'headwater x faster':>19}"
+        )
         for name, rate, med, med_small, total in rows:
             ratio = ours_rate / rate if rate else float("nan")
             print(f"{name:22} {rate:10.1f} {med:10.2f} {med_small:15.2f} {total:9.2f} {ratio:19.1f}")

@@ -81,7 +81,9 @@ def _answers(store: Store, pks: dict[str, int], marks: list[int]) -> dict[str, A
     pairs = [(f, t) for f in pks.values() for t in pks.values() if f != t]
     out: dict[str, Any] = {
         "index": {
-            name: sorted(traverse(index, pk, upstream_depth=3, downstream_depth=3, include_deleted=True).nodes)
+            name: sorted(
+                traverse(index, pk, upstream_depth=3, downstream_depth=3, include_deleted=True).nodes
+            )
             for name, pk in pks.items()
         }
     }
@@ -119,10 +121,30 @@ def _rewrite_log_the_earlier_way(store: Store) -> int:
         for r in rows:
             if r.kind == "edge_add" and r.source is not None:
                 split += 1
-                old.append({"at": r.at, "kind": "edge_add", "f": r.from_pk, "t": r.to_pk, "src": None, "d": None})
-                old.append({"at": r.at, "kind": "details_put", "f": r.from_pk, "t": r.to_pk, "src": r.source, "d": r.details})
+                old.append(
+                    {"at": r.at, "kind": "edge_add", "f": r.from_pk, "t": r.to_pk, "src": None, "d": None}
+                )
+                old.append(
+                    {
+                        "at": r.at,
+                        "kind": "details_put",
+                        "f": r.from_pk,
+                        "t": r.to_pk,
+                        "src": r.source,
+                        "d": r.details,
+                    }
+                )
             else:
-                old.append({"at": r.at, "kind": r.kind, "f": r.from_pk, "t": r.to_pk, "src": r.source, "d": r.details})
+                old.append(
+                    {
+                        "at": r.at,
+                        "kind": r.kind,
+                        "f": r.from_pk,
+                        "t": r.to_pk,
+                        "src": r.source,
+                        "d": r.details,
+                    }
+                )
         conn.execute(text("DELETE FROM lineage_log"))
         conn.execute(text("DELETE FROM lineage_snapshots"))
         conn.execute(
@@ -144,7 +166,10 @@ def test_new_pairs_log_one_entry_with_their_details(store: Store) -> None:
         ]
     )
     entries = store.log_since(0)
-    assert [(e.kind, e.source) for e in entries] == [("edge_add", "QueryLineage"), ("details_put", "OpenLineage")]
+    assert [(e.kind, e.source) for e in entries] == [
+        ("edge_add", "QueryLineage"),
+        ("details_put", "OpenLineage"),
+    ]
     assert entries[0].details is not None and '"sqlQuery":"q"' in entries[0].details
 
 

@@ -40,7 +40,9 @@ def test_revoked_token_is_refused(server: LiveServer) -> None:
         token = created["token"]
         headers = {"Authorization": f"Bearer {token}"}
         assert httpx.get(f"{server.url}/api/v1/tables", headers=headers).status_code == 200
-        jti = next(t["jti"] for t in admin.get("/api/v1/headwater/tokens").json()["data"] if t["name"] == "temp")
+        jti = next(
+            t["jti"] for t in admin.get("/api/v1/headwater/tokens").json()["data"] if t["name"] == "temp"
+        )
         assert admin.delete(f"/api/v1/headwater/tokens/{jti}").status_code == 200
     _tokens(server)._cache.clear()
     refused = httpx.get(f"{server.url}/api/v1/tables", headers=headers)

@@ -65,7 +65,10 @@ def test_serve_demo_first_start_admin_token(tmp_path: Path) -> None:
     env = {**os.environ, "HEADWATER_AUTH": "true"}
     proc = subprocess.Popen(
         [*HEADWATER, "serve", "--port", str(port), "--data-dir", str(data), "--demo"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         base = f"http://127.0.0.1:{port}"

@@ -7,7 +7,13 @@ from headwater.identity import FqnError, build, quote_name, split, unquote_name
 
 @pytest.mark.parametrize(
     ("name", "quoted"),
-    [("orders", "orders"), ("a.b", '"a.b"'), ('"ab"', "ab"), ('"a.b"', '"a.b"'), ("with space", "with space")],
+    [
+        ("orders", "orders"),
+        ("a.b", '"a.b"'),
+        ('"ab"', "ab"),
+        ('"a.b"', '"a.b"'),
+        ("with space", "with space"),
+    ],
 )
 def test_quote_name(name: str, quoted: str) -> None:
     assert quote_name(name) == quoted

@@ -62,9 +62,7 @@ def test_scheduled_pipeline_runs_on_its_schedule(
     assert p["airflowConfig"]["scheduleInterval"] == "*/2 * * * * *"
     assert p["deployed"] is False
     # secrets are never shown, and sending the masked value back keeps the stored one
-    assert (
-        p["workflow"]["workflowConfig"]["openMetadataServerConfig"]["securityConfig"]["jwtToken"] == MASK
-    )
+    assert p["workflow"]["workflowConfig"]["openMetadataServerConfig"]["securityConfig"]["jwtToken"] == MASK
     assert api.put(BASE, json={**body, "workflow": p["workflow"]}).status_code == 200
     stored = PipelineStore(server.store).get(p["id"]).workflow
     assert stored["workflowConfig"]["openMetadataServerConfig"]["securityConfig"]["jwtToken"] == "none"

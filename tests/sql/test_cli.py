@@ -15,7 +15,16 @@ runner = CliRunner()
 def test_lineage_from_stdin() -> None:
     result = runner.invoke(
         sql_app,
-        ["lineage", "--dialect", "snowflake", "--default-database", "shop", "--default-schema", "public", "-"],
+        [
+            "lineage",
+            "--dialect",
+            "snowflake",
+            "--default-database",
+            "shop",
+            "--default-schema",
+            "public",
+            "-",
+        ],
         input="INSERT INTO dst (id, name) SELECT id, UPPER(name) FROM src",
     )
     assert result.exit_code == 0, result.output
@@ -23,9 +32,18 @@ def test_lineage_from_stdin() -> None:
     assert out["sources"] == ["SHOP.PUBLIC.SRC"]
     assert out["targets"] == ["SHOP.PUBLIC.DST"]
     assert out["column_lineage"] == [
-        {"from": "SHOP.PUBLIC.SRC.ID", "to": "SHOP.PUBLIC.DST.ID", "transformation": "IDENTITY", "function": None},
-        {"from": "SHOP.PUBLIC.SRC.NAME", "to": "SHOP.PUBLIC.DST.NAME", "transformation": "TRANSFORMATION",
-         "function": "UPPER"},
+        {
+            "from": "SHOP.PUBLIC.SRC.ID",
+            "to": "SHOP.PUBLIC.DST.ID",
+            "transformation": "IDENTITY",
+            "function": None,
+        },
+        {
+            "from": "SHOP.PUBLIC.SRC.NAME",
+            "to": "SHOP.PUBLIC.DST.NAME",
+            "transformation": "TRANSFORMATION",
+            "function": "UPPER",
+        },
     ]
     assert out["errors"] == []
 

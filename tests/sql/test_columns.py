@@ -143,7 +143,12 @@ def test_derived_columns_from_earlier_aliases_snowflake() -> None:
     # OpenMetadata #19210: a column built from another alias of the same SELECT
     assert_columns(
         "INSERT INTO t SELECT a.price * a.qty AS gross, gross * 0.2 AS tax FROM orders a",
-        {("ORDERS.PRICE", "T.GROSS"), ("ORDERS.QTY", "T.GROSS"), ("ORDERS.PRICE", "T.TAX"), ("ORDERS.QTY", "T.TAX")},
+        {
+            ("ORDERS.PRICE", "T.GROSS"),
+            ("ORDERS.QTY", "T.GROSS"),
+            ("ORDERS.PRICE", "T.TAX"),
+            ("ORDERS.QTY", "T.TAX"),
+        },
         "snowflake",
     )
 
@@ -225,16 +230,18 @@ def test_materialized_view_with_subquery() -> None:
 
 
 def test_case_sensitive_quoted_columns() -> None:
-    assert_columns(
-        'INSERT INTO "T" ("Id") SELECT "Id" FROM "S"', {("S.Id", "T.Id")}, "postgres"
-    )
+    assert_columns('INSERT INTO "T" ("Id") SELECT "Id" FROM "S"', {("S.Id", "T.Id")}, "postgres")
     assert_columns('INSERT INTO t (id) SELECT "Id" FROM s', {("S.Id", "T.ID")}, "snowflake")
 
 
 @pytest.mark.parametrize(
     ("dialect", "sql", "pairs"),
     [
-        ("bigquery", "CREATE TABLE ds.t AS SELECT SAFE_CAST(x AS INT64) AS x FROM ds.s", {("ds.s.x", "ds.t.x")}),
+        (
+            "bigquery",
+            "CREATE TABLE ds.t AS SELECT SAFE_CAST(x AS INT64) AS x FROM ds.s",
+            {("ds.s.x", "ds.t.x")},
+        ),
         ("clickhouse", "INSERT INTO t SELECT toDate(ts) AS d FROM s", {("s.ts", "t.d")}),
         ("duckdb", "CREATE TABLE t AS SELECT list_value(a, b) AS l FROM s", {("s.a", "t.l"), ("s.b", "t.l")}),
         ("tsql", "SELECT ISNULL(a, 0) AS a INTO dbo.t FROM dbo.s", {("dbo.s.a", "dbo.t.a")}),
@@ -267,6 +274,9 @@ def test_update_from_subquery_joined_to_table() -> None:
         "UPDATE dbo.inventory SET reorder_level = s.quantity, lead = sup.lead_days "
         "FROM (SELECT product_id, quantity FROM dbo.sales) s JOIN dbo.suppliers sup ON sup.id = s.product_id "
         "WHERE inventory.product_id = s.product_id",
-        {("dbo.sales.quantity", "dbo.inventory.reorder_level"), ("dbo.suppliers.lead_days", "dbo.inventory.lead")},
+        {
+            ("dbo.sales.quantity", "dbo.inventory.reorder_level"),
+            ("dbo.suppliers.lead_days", "dbo.inventory.lead"),
+        },
         "tsql",
     )

@@ -13,7 +13,9 @@ from headwater.sql.dialects import ACCEPTED_DIALECTS, resolve_dialect
 
 
 def test_unparsable_statement_is_an_error_and_the_rest_still_counts() -> None:
-    r = extract_lineage("SELECT FROM WHERE; INSERT INTO t SELECT a FROM s; CREATE TABLE (((", dialect="postgres")
+    r = extract_lineage(
+        "SELECT FROM WHERE; INSERT INTO t SELECT a FROM s; CREATE TABLE (((", dialect="postgres"
+    )
     assert r.sources == {"s"} and r.targets == {"t"}
     assert r.column_lineage == {("s.a", "t.a")}
     assert [(e.kind, e.index) for e in r.errors] == [("parse", 0), ("parse", 2)]
@@ -45,11 +47,25 @@ def test_unknown_dialect_raises_with_the_valid_names() -> None:
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        (None, ""), ("ansi", ""), ("sparksql", "spark"), ("greenplum", "postgres"), ("mariadb", "mysql"),
-        ("db2", "postgres"), ("exasol", "exasol"), ("vertica", "postgres"), ("impala", "hive"),
-        ("starrocks", "starrocks"), ("singlestore", "mysql"), ("azuresql", "tsql"), ("mssql", "tsql"),
-        ("sqlserver", "tsql"), ("synapse", "tsql"), ("Snowflake", "snowflake"), ("UnityCatalog", "databricks"),
-        ("deltalake", "spark"), ("informix", ""),
+        (None, ""),
+        ("ansi", ""),
+        ("sparksql", "spark"),
+        ("greenplum", "postgres"),
+        ("mariadb", "mysql"),
+        ("db2", "postgres"),
+        ("exasol", "exasol"),
+        ("vertica", "postgres"),
+        ("impala", "hive"),
+        ("starrocks", "starrocks"),
+        ("singlestore", "mysql"),
+        ("azuresql", "tsql"),
+        ("mssql", "tsql"),
+        ("sqlserver", "tsql"),
+        ("synapse", "tsql"),
+        ("Snowflake", "snowflake"),
+        ("UnityCatalog", "databricks"),
+        ("deltalake", "spark"),
+        ("informix", ""),
     ],
 )
 def test_dialect_aliases(name: str | None, expected: str) -> None:
@@ -66,7 +82,11 @@ def test_every_accepted_dialect_parses_a_simple_insert() -> None:
 
 
 def test_statement_length_cap() -> None:
-    sql = "INSERT INTO t SELECT " + ", ".join(f"c{i}" for i in range(2000)) + " FROM s; INSERT INTO u SELECT a FROM v"
+    sql = (
+        "INSERT INTO t SELECT "
+        + ", ".join(f"c{i}" for i in range(2000))
+        + " FROM s; INSERT INTO u SELECT a FROM v"
+    )
     r = extract_lineage(sql, max_statement_length=1000)
     assert [e.kind for e in r.errors] == ["too_large"]
     assert r.sources == {"v"} and r.targets == {"u"}
@@ -81,7 +101,11 @@ def test_column_pair_cap() -> None:
 
 def test_timeout_interrupts_a_huge_statement() -> None:
     # ~1.5 MB of expression: sqlglot needs seconds; the deadline must cut it short
-    sql = "INSERT INTO t SELECT " + "+".join(f"c{i}" for i in range(200_000)) + " FROM s; INSERT INTO u SELECT a FROM v"
+    sql = (
+        "INSERT INTO t SELECT "
+        + "+".join(f"c{i}" for i in range(200_000))
+        + " FROM s; INSERT INTO u SELECT a FROM v"
+    )
     start = time.perf_counter()
     r = extract_lineage(sql, timeout=0.5, max_statement_length=10**8)
     elapsed = time.perf_counter() - start
@@ -110,19 +134,89 @@ def test_long_union_chain_is_handled_iteratively() -> None:
 
 
 def test_unsupported_lineage_statement_is_reported() -> None:
-    r = extract_lineage("INSERT INTO t SELECT a FROM s; COPY t FROM STDIN WITH (FORMAT weird) ???", dialect="postgres")
+    r = extract_lineage(
+        "INSERT INTO t SELECT a FROM s; COPY t FROM STDIN WITH (FORMAT weird) ???", dialect="postgres"
+    )
     assert r.targets == {"t"}
     assert all(e.kind in ("parse", "unsupported") for e in r.errors)
 
 
 SQL_WORDS = st.sampled_from(
-    ["SELECT", "INSERT", "INTO", "FROM", "WHERE", "JOIN", "ON", "(", ")", ",", ";", "*", "a", "b.c", "'x'",
-     "1", "UNION", "WITH", "AS", "MERGE", "USING", "WHEN", "MATCHED", "THEN", "UPDATE", "SET", "=", "CREATE",
-     "TABLE", "VIEW", "OVER", "PARTITION", "BY", "CASE", "END", "--", "/*", "*/", "[x]", "`y`", '"z"', "$1", "@v",
-     "BEGIN", "GO", "\n", "LATERAL", "UNNEST", "#tmp", "::", "DROP", "USE"]
+    [
+        "SELECT",
+        "INSERT",
+        "INTO",
+        "FROM",
+        "WHERE",
+        "JOIN",
+        "ON",
+        "(",
+        ")",
+        ",",
+        ";",
+        "*",
+        "a",
+        "b.c",
+        "'x'",
+        "1",
+        "UNION",
+        "WITH",
+        "AS",
+        "MERGE",
+        "USING",
+        "WHEN",
+        "MATCHED",
+        "THEN",
+        "UPDATE",
+        "SET",
+        "=",
+        "CREATE",
+        "TABLE",
+        "VIEW",
+        "OVER",
+        "PARTITION",
+        "BY",
+        "CASE",
+        "END",
+        "--",
+        "/*",
+        "*/",
+        "[x]",
+        "`y`",
+        '"z"',
+        "$1",
+        "@v",
+        "BEGIN",
+        "GO",
+        "\n",
+        "LATERAL",
+        "UNNEST",
+        "#tmp",
+        "::",
+        "DROP",
+        "USE",
+    ]
 )
-DIALECTS = st.sampled_from(["", "postgres", "snowflake", "bigquery", "mysql", "tsql", "hive", "spark", "oracle",
-                            "trino", "duckdb", "clickhouse", "redshift", "teradata", "databricks", "athena"])
+DIALECTS = st.sampled_from(
+    [
+        "",
+        "postgres",
+        "snowflake",
+        "bigquery",
+        "mysql",
+        "tsql",
+        "hive",
+        "spark",
+        "oracle",
+        "trino",
+        "duckdb",
+        "clickhouse",
+        "redshift",
+        "teradata",
+        "databricks",
+        "athena",
+    ]
+)
 
 
 @settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -139,10 +233,17 @@ def test_fuzz_arbitrary_text_never_raises(text: str, dialect: str) -> None:
     assert isinstance(r.column_lineage, set)
 
 
-@settings(max_examples=10, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=10,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(width=st.integers(min_value=500, max_value=3000), junk=st.text(max_size=20))
 def test_fuzz_very_large_statements(width: int, junk: str) -> None:
-    sql = "INSERT INTO t SELECT " + ", ".join(f"upper(c{i}) AS o{i}" for i in range(width)) + f" FROM s {junk}"
+    sql = (
+        "INSERT INTO t SELECT " + ", ".join(f"upper(c{i}) AS o{i}" for i in range(width)) + f" FROM s {junk}"
+    )
     r = extract_lineage(sql, timeout=10)
     if not r.errors:
         assert len(r.column_lineage) == width

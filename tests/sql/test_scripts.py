@@ -77,7 +77,10 @@ def test_intermediate_table_written_then_read() -> None:
     assert r.intermediate_tables == {"tab_a"}
     assert r.column_lineage == {("tab_b.x", "tab_c.x")}
     # every hop is still available per statement
-    assert [(st.sources, st.targets) for st in r.statements] == [({"tab_b"}, {"tab_a"}), ({"tab_a"}, {"tab_c"})]
+    assert [(st.sources, st.targets) for st in r.statements] == [
+        ({"tab_b"}, {"tab_a"}),
+        ({"tab_a"}, {"tab_c"}),
+    ]
 
 
 def test_rename_after_write() -> None:
@@ -148,8 +151,10 @@ def test_om_15784_tsql_bracket_names_in_comma_joins() -> None:
         """INSERT INTO [DW].[dbo].[FactSales] (CustomerName, Amount)
            SELECT c.[Name], s.[Amount] FROM [Sales].[dbo].[Orders] s, [Sales].[dbo].[Customers] c
            WHERE s.[CustomerID] = c.[ID]""",
-        {("sales.dbo.customers.name", "dw.dbo.factsales.customername"),
-         ("sales.dbo.orders.amount", "dw.dbo.factsales.amount")},
+        {
+            ("sales.dbo.customers.name", "dw.dbo.factsales.customername"),
+            ("sales.dbo.orders.amount", "dw.dbo.factsales.amount"),
+        },
         "tsql",
     )
 
@@ -161,15 +166,21 @@ def test_om_11398_bigquery_backticked_names_with_spaces() -> None:
         {"my-project.my dataset.my table"},
         "bigquery",
     )
-    assert r.column_lineage == {("my-project.raw data.orders.order id", "my-project.my dataset.my table.order id")}
+    assert r.column_lineage == {
+        ("my-project.raw data.orders.order id", "my-project.my dataset.my table.order id")
+    }
 
 
 def test_om_19210_derived_columns_attributed_to_the_right_table() -> None:
     assert_columns(
         """INSERT INTO report SELECT o.id, c.region, o.amount * c.rate AS converted
            FROM orders o JOIN currencies c ON o.cur = c.code""",
-        {("orders.id", "report.id"), ("currencies.region", "report.region"),
-         ("orders.amount", "report.converted"), ("currencies.rate", "report.converted")},
+        {
+            ("orders.id", "report.id"),
+            ("currencies.region", "report.region"),
+            ("orders.amount", "report.converted"),
+            ("currencies.rate", "report.converted"),
+        },
     )
 
 

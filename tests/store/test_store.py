@@ -18,7 +18,12 @@ def _tables(store: Store, *names: str) -> dict[str, int]:
         AssetInput(type=AssetType.DATABASE_SCHEMA, fqn="pg.db.s", name="s"),
     ]
     items += [
-        AssetInput(type=AssetType.TABLE, fqn=f"pg.db.s.{n}", name=n, columns=[ColumnInput(name="id"), ColumnInput(name="v")])
+        AssetInput(
+            type=AssetType.TABLE,
+            fqn=f"pg.db.s.{n}",
+            name=n,
+            columns=[ColumnInput(name="id"), ColumnInput(name="v")],
+        )
         for n in names
     ]
     return {a.name: a.pk for a, _ in store.upsert_assets(items)}
@@ -40,7 +45,12 @@ def test_upsert_by_fqn_updates_in_place_and_links_parents(store: Store) -> None:
 def test_columns_are_synced_to_the_given_list(store: Store) -> None:
     pks = _tables(store, "a")
     store.upsert_asset(
-        AssetInput(type=AssetType.TABLE, fqn="pg.db.s.a", name="a", columns=[ColumnInput(name="id"), ColumnInput(name="x.y")])
+        AssetInput(
+            type=AssetType.TABLE,
+            fqn="pg.db.s.a",
+            name="a",
+            columns=[ColumnInput(name="id"), ColumnInput(name="x.y")],
+        )
     )
     assert store.column_fqns_of(pks["a"]) == {"pg.db.s.a.id", 'pg.db.s.a."x.y"'}
 
@@ -57,9 +67,19 @@ def test_partial_asset_is_completed_not_duplicated(store: Store) -> None:
 def test_same_source_replaces_other_sources_kept_side_by_side(store: Store) -> None:
     pks = _tables(store, "a", "b")
     col = ColumnLineage(fromColumns=["pg.db.s.a.id"], toColumn="pg.db.s.b.id")
-    assert store.put_edges([EdgeWrite(pks["a"], pks["b"], LineageDetails(sqlQuery="q1", source=LineageSource.QUERY_LINEAGE))]) == [True]
-    assert store.put_edges([EdgeWrite(pks["a"], pks["b"], LineageDetails(sqlQuery="q2", source=LineageSource.QUERY_LINEAGE))]) == [False]
-    store.put_edges([EdgeWrite(pks["a"], pks["b"], LineageDetails(columnsLineage=[col], source=LineageSource.OPEN_LINEAGE))])
+    assert store.put_edges(
+        [EdgeWrite(pks["a"], pks["b"], LineageDetails(sqlQuery="q1", source=LineageSource.QUERY_LINEAGE))]
+    ) == [True]
+    assert store.put_edges(
+        [EdgeWrite(pks["a"], pks["b"], LineageDetails(sqlQuery="q2", source=LineageSource.QUERY_LINEAGE))]
+    ) == [False]
+    store.put_edges(
+        [
+            EdgeWrite(
+                pks["a"], pks["b"], LineageDetails(columnsLineage=[col], source=LineageSource.OPEN_LINEAGE)
+            )
+        ]
+    )
     edge = store.get_edge(pks["a"], pks["b"])
     assert edge is not None
     by_source = {d.source: d for d in edge.details}
@@ -117,7 +137,9 @@ def test_new_pairs_are_logged_in_write_order_with_their_stored_details(store: St
     ]
     assert store.put_edges(writes, "loader") == [True] * 4
     entries = [e for e in store.log_since(0, details=True) if e.seq > start]
-    assert [(e.kind, e.from_pk, e.to_pk) for e in entries] == [("edge_add", w.from_pk, w.to_pk) for w in writes]
+    assert [(e.kind, e.from_pk, e.to_pk) for e in entries] == [
+        ("edge_add", w.from_pk, w.to_pk) for w in writes
+    ]
     assert len({e.at for e in entries}) == 1
     ed = schema.edge_details
     with store.read() as conn:
@@ -142,10 +164,12 @@ def test_every_change_is_logged_with_a_time(store: Store) -> None:
 
 def test_removing_the_last_source_removes_the_edge(store: Store) -> None:
     pks = _tables(store, "a", "b")
-    store.put_edges([
-        EdgeWrite(pks["a"], pks["b"], LineageDetails(source=LineageSource.VIEW_LINEAGE)),
-        EdgeWrite(pks["a"], pks["b"], LineageDetails(source=LineageSource.MANUAL)),
-    ])
+    store.put_edges(
+        [
+            EdgeWrite(pks["a"], pks["b"], LineageDetails(source=LineageSource.VIEW_LINEAGE)),
+            EdgeWrite(pks["a"], pks["b"], LineageDetails(source=LineageSource.MANUAL)),
+        ]
+    )
     assert store.delete_edges_into_by_source(pks["b"], "ViewLineage") == 1
     assert store.get_edge(pks["a"], pks["b"]) is not None
     assert store.delete_edges_into_by_source(pks["b"], "Manual") == 1
@@ -176,16 +200,25 @@ def test_soft_delete_keeps_edges_and_can_be_restored(store: Store) -> None:
 
 def test_pipeline_reference_is_indexed_and_deletable(store: Store) -> None:
     pks = _tables(store, "a", "b", "c")
-    store.upsert_assets([
-        AssetInput(type=AssetType.PIPELINE_SERVICE, fqn="af", name="af"),
-        AssetInput(type=AssetType.PIPELINE, fqn="af.etl", name="etl"),
-    ])
+    store.upsert_assets(
+        [
+            AssetInput(type=AssetType.PIPELINE_SERVICE, fqn="af", name="af"),
+            AssetInput(type=AssetType.PIPELINE, fqn="af.etl", name="etl"),
+        ]
+    )
     pipe = store.get_asset_by_fqn(AssetType.PIPELINE, "af.etl")
     assert pipe is not None
-    store.put_edges([
-        EdgeWrite(pks["a"], pks["b"], LineageDetails(pipeline={"id": pipe.id, "type": "pipeline"}), pipeline_pk=pipe.pk),
-        EdgeWrite(pks["b"], pks["c"], LineageDetails()),
-    ])
+    store.put_edges(
+        [
+            EdgeWrite(
+                pks["a"],
+                pks["b"],
+                LineageDetails(pipeline={"id": pipe.id, "type": "pipeline"}),
+                pipeline_pk=pipe.pk,
+            ),
+            EdgeWrite(pks["b"], pks["c"], LineageDetails()),
+        ]
+    )
     assert store.edges_by_pipeline([pipe.pk]) == [(pks["a"], pks["b"])]
     assert store.delete_edges_by_pipeline(pipe.pk) == 1
     assert store.get_edge(pks["a"], pks["b"]) is None

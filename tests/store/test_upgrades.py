@@ -170,7 +170,9 @@ def test_upgrade_from_every_earlier_version_keeps_data(db_url: str, revision: st
         assert index.stats()["details_changed"] == 0
         # the log as the old version wrote it (edge_add, then details_put) and a new pair as
         # today's store writes it (one edge_add with the details) read alike as of now
-        store.put_edges([EdgeWrite(t2.pk, created.pk, LineageDetails(sqlQuery="insert into t3 select * from t2"))])
+        store.put_edges(
+            [EdgeWrite(t2.pk, created.pk, LineageDetails(sqlQuery="insert into t3 select * from t2"))]
+        )
         kinds = [(e.kind, e.source) for e in store.log_since(0)]
         assert kinds[:2] == [("edge_add", None), ("details_put", "QueryLineage")]
         assert kinds[-1] == ("edge_add", "Manual")

@@ -267,9 +267,8 @@ class Translator:
         pg = conn.dialect.name == "postgresql"
         mark = "%s" if pg else "?"
         head = (
-            ("INSERT INTO" if pg else "INSERT OR IGNORE INTO")
-            + " raw_events (received_at, kind, transport, dedup_key, payload) VALUES "
-        )
+            "INSERT INTO" if pg else "INSERT OR IGNORE INTO"
+        ) + " raw_events (received_at, kind, transport, dedup_key, payload) VALUES "
         tail = " ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key" if pg else ""
         one = "(" + ",".join([mark] * 5) + ")"
         fresh: list[str] = []

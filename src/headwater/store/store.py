@@ -1421,7 +1421,9 @@ class Store:
         width = 3 if with_created else 2
         if self.dialect == "postgresql":
             chunks: list[bytes] = []
-            value = "int4send(from_pk) || int4send(to_pk)" + (" || int8send(created_at)" if with_created else "")
+            value = "int4send(from_pk) || int4send(to_pk)" + (
+                " || int8send(created_at)" if with_created else ""
+            )
             with self.read() as conn:
                 top = conn.exec_driver_sql("SELECT max(from_pk) FROM edges").scalar()
                 for lo in range(0, int(top or 0) + 1, step):
@@ -1492,7 +1494,9 @@ class Store:
             rows = self._rows_matching(
                 conn, "lineage_log", ("from_pk", "to_pk"), pairs, ("seq", "at", "kind", "from_pk", "to_pk")
             )
-        out = [(r.seq, r.at, r.kind, r.from_pk, r.to_pk) for r in rows if r.kind in ("edge_add", "edge_remove")]
+        out = [
+            (r.seq, r.at, r.kind, r.from_pk, r.to_pk) for r in rows if r.kind in ("edge_add", "edge_remove")
+        ]
         out.sort()
         return out
 
