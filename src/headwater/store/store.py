@@ -360,8 +360,9 @@ class Store:
                 conn.begin(),
             ):
                 yield conn
-            if self._checkpointer is not None:
-                self._checkpointer.poke()
+            checkpointer = self._checkpointer  # (read once: stop_wal_checkpointer may clear it)
+            if checkpointer is not None:
+                checkpointer.poke()
         else:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
@@ -380,8 +381,9 @@ class Store:
             return
         with self._write_lock, self.engine.connect().execution_options(headwater_autocommit=True) as conn:
             yield conn
-        if self._checkpointer is not None:
-            self._checkpointer.poke()
+        checkpointer = self._checkpointer
+        if checkpointer is not None:
+            checkpointer.poke()
 
     def retrying(self, work: Callable[[Connection], T], attempts: int = 8) -> T:
         """Run `work` in a write transaction, again if a concurrent writer won a race.
