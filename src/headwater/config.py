@@ -32,6 +32,23 @@ def _env_int(name: str, default: int) -> int:
         ) from None
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(f"HEADWATER_{name}")
+    if raw is None or not raw.strip():
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE or value in _FALSE:
+        return value in _TRUE
+    raise SettingsError(
+        f"HEADWATER_{name}={raw!r} is neither true nor false; give one of {', '.join(_TRUE + _FALSE)} "
+        f"or unset it (default {str(default).lower()})"
+    )
+
+
 def _env_float(name: str, default: float) -> float:
     raw = os.environ.get(f"HEADWATER_{name}")
     if raw is None or not raw.strip():
@@ -53,9 +70,7 @@ class Settings:
     db_url: str | None = field(default_factory=lambda: os.environ.get("HEADWATER_DB_URL") or None)
     host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1"))
     port: int = field(default_factory=lambda: _env_int("PORT", DEFAULT_PORT))
-    auth: bool = field(
-        default_factory=lambda: _env("AUTH", "true").lower() not in ("0", "false", "no", "off")
-    )
+    auth: bool = field(default_factory=lambda: _env_bool("AUTH", True))
     om_version: str = field(default_factory=lambda: _env("OM_VERSION", DEFAULT_OM_VERSION))
     max_depth: int = field(default_factory=lambda: _env_int("MAX_DEPTH", 10))
     node_limit: int = field(default_factory=lambda: _env_int("NODE_LIMIT", 5000))

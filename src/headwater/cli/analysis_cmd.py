@@ -17,6 +17,7 @@ from headwater.analysis.diff import DiffError, lineage_diff, run_diff
 from headwater.analysis.impact import impact_csv, impact_of_asset, impact_of_column
 from headwater.analysis.propagation import RulesError, load_rules, recompute, save_rules
 from headwater.analysis.root_cause import root_cause
+from headwater.cli.errors import fail
 from headwater.graph import GraphIndex
 from headwater.model.assets import Asset
 from headwater.model.types import AssetType
@@ -43,20 +44,15 @@ def _open(data_dir: Path | None, db_url: str | None) -> tuple[Store, Any]:
     return open_store(settings), settings
 
 
-def _fail(message: str) -> None:
-    err.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(2)
-
-
 def _root(store: Store, type_: str, fqn: str, deleted_ok: bool = False) -> Asset:
     try:
         asset_type = AssetType(type_)
     except ValueError:
-        _fail(f"unknown asset type {type_!r}")
+        fail(f"unknown asset type {type_!r}")
         raise
     asset = store.get_asset_by_fqn(asset_type, fqn)
     if asset is None or (asset.deleted and not deleted_ok):
-        _fail(f"no {type_} with FQN {fqn!r}")
+        fail(f"no {type_} with FQN {fqn!r}")
         raise typer.Exit(2)
     return asset
 
@@ -65,7 +61,7 @@ def _instant(value: str | None, name: str) -> int | None:
     try:
         return parse_instant(value)
     except AsOfError as exc:
-        _fail(f"{name}: {exc}")
+        fail(f"{name}: {exc}")
         raise
 
 
@@ -135,7 +131,7 @@ def impact_cmd(
             )
         out.print(table)
     else:
-        _fail("--format must be table, json or csv")
+        fail("--format must be table, json or csv")
 
 
 @analysis_app.command("root-cause")
@@ -166,7 +162,7 @@ def root_cause_cmd(
             at=at,
         )
     except NotThenError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         raise
     if fmt == "json":
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
@@ -226,7 +222,7 @@ def lineage_cmd(
             include_deleted=include_deleted,
         )
     except NotThenError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         raise
     if fmt == "csv":
         pipe_ids = {
@@ -241,7 +237,7 @@ def lineage_cmd(
         body = lineage_json(store, view, f"http://{settings.host}:{settings.port}")
         sys.stdout.write(json.dumps({**body, "asOf": at}, indent=2) + "\n")
     else:
-        _fail("--format must be json or csv")
+        fail("--format must be json or csv")
 
 
 @analysis_app.command("diff")
@@ -262,18 +258,18 @@ def diff_cmd(
     try:
         if run_a or run_b:
             if not (run_a and run_b):
-                _fail("give both --run-a and --run-b")
+                fail("give both --run-a and --run-b")
             assert run_a and run_b
             result = run_diff(store, run_a, run_b, pipeline=pipe)
         else:
             start = _instant(since, "--from")
             if start is None:
-                _fail("give --from (or --run-a and --run-b)")
+                fail("give --from (or --run-a and --run-b)")
                 raise typer.Exit(2)
             end = _instant(until, "--to")
             result = lineage_diff(store, start, end if end is not None else now_ms(), pipeline=pipe)
     except DiffError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         raise
     if fmt == "json":
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
@@ -344,7 +340,7 @@ def propagate_cmd(
         try:
             save_rules(store, json.loads(rules.read_text()))
         except (RulesError, ValueError) as exc:
-            _fail(f"{rules}: {exc}")
+            fail(f"{rules}: {exc}")
     if show:
         sys.stdout.write(json.dumps(load_rules(store).json(), indent=2) + "\n")
         return

@@ -25,6 +25,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from headwater.cli.errors import fail
+
 ingest_app = typer.Typer(
     help="Run a lineage workflow (query logs, PostgreSQL, MySQL/MariaDB) from a YAML file, or manage "
     "scheduled ingestion pipelines.",
@@ -52,11 +54,6 @@ class _RichProgress:
             self.progress.advance(self.task, n)
 
 
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
 @ingest_app.callback()
 def ingest(
     ctx: typer.Context,
@@ -77,7 +74,7 @@ def ingest(
     if ctx.invoked_subcommand is not None:
         return
     if config is None:
-        _fail("give a workflow file: headwater ingest -c lineage.yaml (or see --help)")
+        fail("give a workflow file: headwater ingest -c lineage.yaml (or see --help)")
         return
     from headwater.ingest.config import ConfigError, load_workflow
     from headwater.ingest.sink import RestSink, Sink, SinkError, StoreSink
@@ -87,7 +84,7 @@ def ingest(
     try:
         cfg = load_workflow(config)
     except ConfigError as exc:
-        _fail(f"bad workflow config: {exc}")
+        fail(f"bad workflow config: {exc}")
         return
     sink: Sink
     store = None
@@ -100,15 +97,15 @@ def ingest(
             try:
                 store = open_store(settings)
             except Exception as exc:
-                _fail(f"cannot open the store at {db_url or data_dir}: {exc}", 1)
+                fail(f"cannot open the store at {db_url or data_dir}: {exc}", 1)
                 return
             sink = StoreSink(store, cfg, actor="cli")
         else:
             if cfg.sink_type == "headwater-store":
-                _fail("sink.type headwater-store needs --db-url or --data-dir")
+                fail("sink.type headwater-store needs --db-url or --data-dir")
             sink = RestSink(cfg)
     except SinkError as exc:
-        _fail(str(exc), 1)
+        fail(str(exc), 1)
         return
     show = not no_progress and not as_json and err.is_terminal
     try:
@@ -160,13 +157,13 @@ def _call(server: str, token: str | None, method: str, path: str, **kwargs: Any)
         with _client(server, token) as client:
             resp = client.request(method, path, **kwargs)
     except httpx.HTTPError as exc:
-        _fail(f"cannot reach {server}: {exc}", 1)
+        fail(f"cannot reach {server}: {exc}", 1)
     if resp.status_code >= 400:
         try:
             msg = resp.json().get("message", resp.text)
         except ValueError:
             msg = resp.text
-        _fail(f"{resp.status_code}: {msg}", 1)
+        fail(f"{resp.status_code}: {msg}", 1)
     return resp.json() if resp.content else {}
 
 
@@ -196,7 +193,7 @@ def deploy(
         workflow = yaml.safe_load(config.read_text(encoding="utf-8"))
         parse_workflow(workflow)
     except (OSError, yaml.YAMLError, ConfigError) as exc:
-        _fail(f"bad workflow config: {exc}")
+        fail(f"bad workflow config: {exc}")
     body: dict[str, Any] = {
         "workflow": workflow,
         "pipelineType": "lineage",

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from headwater.cli.errors import fail
 from headwater.config import Settings, SettingsError
 
 app = typer.Typer(
@@ -43,7 +44,7 @@ def _settings(data_dir: Path | None, db_url: str | None) -> Settings:
     try:
         settings = Settings()
     except SettingsError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         raise
     if data_dir is not None:
         settings.data_dir = data_dir
@@ -59,11 +60,6 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(code)
 
 
 @app.command()
@@ -86,7 +82,7 @@ def serve(
     if no_auth:
         settings.auth = False
     if not settings.auth and not _is_loopback(host):
-        _fail(
+        fail(
             f"refusing to bind {host} without auth: anyone on the network could rewrite lineage. "
             "Drop --no-auth (and HEADWATER_AUTH=false) or bind 127.0.0.1."
         )
@@ -94,7 +90,7 @@ def serve(
     try:
         store = open_store(settings)
     except Exception as exc:  # a bad URL or unreachable database
-        _fail(f"cannot open the store at {settings.db_url or settings.data_dir}: {exc}")
+        fail(f"cannot open the store at {settings.db_url or settings.data_dir}: {exc}")
         raise
     if demo:
         from headwater.demo import load_demo
@@ -136,11 +132,11 @@ def token_create(
     from headwater.api.auth import ROLES, TokenService
 
     if role not in ROLES:
-        _fail(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+        fail(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
     if user is not None and not user.strip():
-        _fail("--user must not be empty")
+        fail("--user must not be empty")
     if any(not g.strip() for g in group or []):
-        _fail("--group must not be empty")
+        fail("--group must not be empty")
     store = open_store(_settings(data_dir, db_url))
     token = TokenService(store).create(role, name, expires_in, scope, user=user, groups=group)
     sys.stdout.write(token + "\n")
@@ -163,7 +159,7 @@ def token_revoke(jti: str, data_dir: DataDir = None, db_url: DbUrl = None) -> No
     from headwater.api.auth import TokenService
 
     if not TokenService(open_store(_settings(data_dir, db_url))).revoke(jti):
-        _fail(f"no active token {jti}")
+        fail(f"no active token {jti}")
     typer.echo(f"revoked {jti}")
 
 
@@ -189,7 +185,7 @@ def backup_command(
     try:
         size = backup(_settings(data_dir, db_url).database_url, target)
     except BackupError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         raise
     typer.echo(f"backup written to {target} ({size} bytes)")
 
@@ -209,7 +205,7 @@ def restore_command(
     try:
         restore(backup_file, url, force=force)
     except BackupError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         raise
     Store(url).close()  # bring an older backup's schema up to date
     typer.echo(f"restored {backup_file}")
@@ -238,11 +234,11 @@ def lineage(
     try:
         asset_type = AssetType(type)
     except ValueError:
-        _fail(f"unknown asset type {type!r}")
+        fail(f"unknown asset type {type!r}")
         raise
     root = store.get_asset_by_fqn(asset_type, fqn)
     if root is None:
-        _fail(f"no {type} with FQN {fqn!r}")
+        fail(f"no {type} with FQN {fqn!r}")
         raise typer.Exit(2)
     view = build_lineage_view(
         store,
@@ -264,7 +260,7 @@ def lineage(
     elif fmt == "json":
         typer.echo(json.dumps(lineage_json(store, view, f"http://{settings.host}:{settings.port}"), indent=2))
     else:
-        _fail("--format must be json or csv")
+        fail("--format must be json or csv")
 
 
 # Sub-commands from other packages, added when present.

@@ -13,6 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
+from headwater.cli.errors import fail
+
 openlineage_app = typer.Typer(
     help="OpenLineage: pipeline services (Kafka, Kinesis), event files, translation, usage.",
     no_args_is_help=True,
@@ -27,11 +29,6 @@ def _store(data_dir: Path | None, db_url: str | None) -> Any:
     from headwater.cli.main import _settings
 
     return open_store(_settings(data_dir, db_url))
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
 
 
 def _print(data: Any) -> None:
@@ -102,7 +99,7 @@ def create_cmd(
             "awsConfig": aws,
         }
     else:
-        _fail("give --kafka-brokers and --topic, or --kinesis-stream and --region")
+        fail("give --kafka-brokers and --topic, or --kinesis-stream and --region")
         return
     store = _store(data_dir, db_url)
     attrs = {
@@ -115,7 +112,7 @@ def create_cmd(
         broker_config(asset)
         opts = IngestionOptions(schedule=schedule)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     set_options(store, name, opts)
     typer.echo(f"OpenLineage service {name!r} saved (schedule: {schedule})")
 
@@ -143,7 +140,7 @@ def set_cmd(
     try:
         opts = options_of(get_service(store, name))
     except LookupError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     if schedule is not None:
         opts.schedule = schedule
@@ -169,7 +166,7 @@ def test_cmd(name: str, data_dir: DataDir = None, db_url: DbUrl = None) -> None:
     try:
         result = test_service_connection(get_service(_store(data_dir, db_url), name))
     except LookupError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     for step in result["steps"]:
         mark = "ok  " if step["passed"] else "FAIL"
@@ -199,7 +196,7 @@ def run_cmd(
     try:
         asset = get_service(store, name)
     except LookupError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     opts = options_of(asset)
     if opts.enableDebugLog:
@@ -282,4 +279,4 @@ def usage_cmd(
     try:
         _print(MarquezReader(_store(data_dir, db_url)).usage(node_id, days))
     except (NotFound, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
