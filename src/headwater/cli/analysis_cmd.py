@@ -28,7 +28,6 @@ analysis_app = typer.Typer(
     no_args_is_help=True,
 )
 out = Console()
-err = Console(stderr=True)
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default ./data)")]
 DbUrl = Annotated[str | None, typer.Option("--db-url", help="Database URL (default SQLite in the data dir)")]

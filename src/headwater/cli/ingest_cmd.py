@@ -15,7 +15,6 @@ from typing import Annotated, Any
 
 import httpx
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -25,7 +24,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from headwater.cli.errors import fail
+from headwater.cli.errors import err, fail
 
 ingest_app = typer.Typer(
     help="Run a lineage workflow (query logs, PostgreSQL, MySQL/MariaDB) from a YAML file, or manage "
@@ -35,8 +34,6 @@ ingest_app = typer.Typer(
 )
 pipelines_app = typer.Typer(help="Ingestion pipelines stored on a headwater server.", no_args_is_help=True)
 ingest_app.add_typer(pipelines_app, name="pipelines")
-
-err = Console(stderr=True)
 
 
 class _RichProgress:

@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from headwater.cli.errors import fail
+from headwater.cli.errors import err, fail
 from headwater.config import Settings, SettingsError
 
 app = typer.Typer(
@@ -27,7 +26,6 @@ app.add_typer(token_app, name="token")
 db_app = typer.Typer(help="Database schema maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
-err = Console(stderr=True)
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Data directory (default ./data or HEADWATER_DATA_DIR)")
