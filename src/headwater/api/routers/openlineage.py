@@ -175,9 +175,9 @@ class IngestFastLane:
     replayed, which answers exactly as before.
     """
 
-    def __init__(self, app: Any, fastapi_app: FastAPI, response_headers: list[tuple[bytes, bytes]]) -> None:
-        self.app = app
+    def __init__(self, fastapi_app: Any, response_headers: list[tuple[bytes, bytes]]) -> None:
         self.fastapi_app = fastapi_app
+        self.app = fastapi_app.behind_front_door  # what the lane does not answer
         self.response_headers = [(b"content-length", b"0"), *response_headers]
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -244,7 +244,7 @@ def front_door(app: Any) -> IngestFastLane:
     from headwater.api.app import SECURITY_HEADERS
 
     headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items()]
-    return IngestFastLane(app.behind_front_door, app, headers)
+    return IngestFastLane(app, headers)
 
 
 # --------------------------------------------------------------------------- ingest endpoints
