@@ -138,33 +138,27 @@ def assert_column_lineage(*args, **kwargs):
 """
 
 
+def unpacked_sdist(requirement: str, stem: str) -> Path:
+    """The source distribution of ``requirement``, downloaded once and unpacked under CACHE as
+    ``stem`` (its archive is ``stem.tar.gz``)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tar = CACHE / f"{stem}.tar.gz"
+    if not tar.exists():
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:"]
+        subprocess.run([*cmd, requirement, "-d", str(CACHE)], check=True)
+    src = CACHE / stem
+    if not src.exists():
+        with tarfile.open(tar) as tf:
+            tf.extractall(CACHE, filter="data")
+    return src
+
+
 def extract_collate_cases() -> list[dict[str, Any]]:
     """Record collate-sqllineage's test cases (its corpus of real statements included)."""
     out = CACHE / "collate_cases.jsonl"
     if out.exists():
         return [json.loads(line) for line in out.read_text().splitlines()]
-    CACHE.mkdir(parents=True, exist_ok=True)
-    tar = CACHE / "collate_sqllineage-2.1.8.tar.gz"
-    if not tar.exists():
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--no-binary",
-                ":all:",
-                "collate-sqllineage==2.1.8",
-                "-d",
-                str(CACHE),
-            ],
-            check=True,
-        )
-    src = CACHE / "collate_sqllineage-2.1.8"
-    if not src.exists():
-        with tarfile.open(tar) as tf:
-            tf.extractall(CACHE, filter="data")
+    src = unpacked_sdist("collate-sqllineage==2.1.8", "collate_sqllineage-2.1.8")
     (src / "tests" / "helpers.py").write_text(COLLATE_HELPERS)
     (src / "tests" / "__init__.py").touch()
     python = ensure_venv("collate-sqllineage")
@@ -202,28 +196,7 @@ def extract_cases() -> list[dict[str, Any]]:
     out = CACHE / "sqllineage_cases.jsonl"
     if out.exists():
         return [json.loads(line) for line in out.read_text().splitlines()]
-    CACHE.mkdir(parents=True, exist_ok=True)
-    tar = CACHE / "sqllineage-1.5.9.tar.gz"
-    if not tar.exists():
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--no-binary",
-                ":all:",
-                SDIST,
-                "-d",
-                str(CACHE),
-            ],
-            check=True,
-        )
-    src = CACHE / "sqllineage-1.5.9"
-    if not src.exists():
-        with tarfile.open(tar) as tf:
-            tf.extractall(CACHE, filter="data")
+    src = unpacked_sdist(SDIST, "sqllineage-1.5.9")
     python = ensure_venv("sqllineage")
     subprocess.run([str(python), "-m", "pip", "install", "-q", "pytest"], check=True)
     (src / "hw_recorder.py").write_text(RECORDER)
